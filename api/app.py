@@ -1,0 +1,42 @@
+"""The web app factory: `create_app(settings)` builds the app and its engine client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.templating import Jinja2Templates
+
+from api.routes import health
+from diemnong.settings import Settings
+from indexer.adapter import Engine
+from indexer.connection import open_engine
+from indexer.layout import IndexNames
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """One app per process; ``engine`` is injected by tests, else opened in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine = engine or open_engine(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.engine.close()
+
+    app = FastAPI(
+        title="diemnong",
+        description="Theo dõi báo chí, đơn thư và truyền thông khủng hoảng cho cơ quan nhà nước.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.names = IndexNames(settings.index.prefix)
+    app.state.templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,38 @@
+"""Dependencies injected into routes (overridden in tests)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+
+from diemnong.settings import Settings
+from indexer.adapter import Engine
+from indexer.layout import IndexNames
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_names(request: Request) -> IndexNames:
+    names: IndexNames = request.app.state.names
+    return names
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+NamesDep = Annotated[IndexNames, Depends(get_names)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

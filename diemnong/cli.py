@@ -1,0 +1,30 @@
+"""The `diemnong` command. Settings are built here, once, and passed to every command."""
+
+from __future__ import annotations
+
+import typer
+
+from diemnong.commands import engine as engine_commands
+from diemnong.commands import serve as serve_commands
+from diemnong.commands import setup as setup_commands
+from diemnong.commands.context import CliContext
+
+app = typer.Typer(
+    name="diemnong",
+    help="Theo dõi báo chí và truyền thông khủng hoảng — media monitoring for press offices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(engine_commands.app, name="engine")
+setup_commands.register(app)
+setup_commands.register_settings(app)
+serve_commands.register(app)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    ctx.obj = CliContext.from_environment()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Sub-commands of the `diemnong` CLI, one module per area."""
