@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from diemnong.commands import complaints as complaints_commands
+from diemnong.commands import crawl as crawl_commands
 from diemnong.commands import engine as engine_commands
 from diemnong.commands import serve as serve_commands
 from diemnong.commands import setup as setup_commands
+from diemnong.commands import sources as sources_commands
 from diemnong.commands.context import CliContext
 
 app = typer.Typer(
@@ -16,9 +19,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(engine_commands.app, name="engine")
+app.add_typer(sources_commands.app, name="sources")
+app.add_typer(complaints_commands.app, name="complaints")
 setup_commands.register(app)
 setup_commands.register_settings(app)
 serve_commands.register(app)
+crawl_commands.register(app)
 
 
 @app.callback()

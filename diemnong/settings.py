@@ -85,6 +85,14 @@ class CrawlerSettings(BaseModel):
     """Longest feed polling interval (a quiet feed)."""
     allow_loopback: bool = False
     """Allow sources on 127.0.0.0/8 (the local fixture site); off in production (SSRF)."""
+    max_section_pages: int = 3
+    """Pages of a section (pagination) followed per crawl."""
+    obey_robots: bool = True
+    """Obey robots.txt (keep on: outlets' rules apply to us)."""
+    autothrottle: bool = True
+    """Adapt the request rate to each site's response times (Scrapy AutoThrottle)."""
+    index_batch: int = 50
+    """Articles per bulk write; a partial batch is written at least every 2 s."""
 
 
 class ComplaintSettings(BaseModel):

@@ -202,11 +202,25 @@ def detect_flavour(url: str, settings: EngineSettings) -> tuple[Flavour, tuple[i
     auth = None
     if settings.username and settings.password:
         auth = (settings.username, settings.password.get_secret_value())
+    options: dict[str, Any] = {
+        "auth": auth,
+        "verify": settings.verify_certs,
+        "timeout": settings.timeout_s,
+    }
     try:
-        resp = httpx.get(url, auth=auth, verify=settings.verify_certs, timeout=settings.timeout_s)
+        resp = httpx.get(url, **options)
+        if resp.status_code in (404, 405) and resp.headers.get("X-Elastic-Product"):
+            # Minimal Elasticsearch distributions do not serve GET /: ask the local node.
+            nodes = httpx.get(
+                f"{url}/_nodes/_local", params={"filter_path": "nodes.*.version"}, **options
+            )
+            nodes.raise_for_status()
+            found = list(nodes.json().get("nodes", {}).values())
+            number = found[0]["version"] if found else "0"
+            return "elasticsearch", tuple(int(p) for p in number.split("-")[0].split("."))
         resp.raise_for_status()
         info = resp.json()
-    except (httpx.HTTPError, ValueError) as error:
+    except (httpx.HTTPError, ValueError, KeyError) as error:
         raise EngineUnavailable(f"no search engine answers at {url}: {error}") from error
     version = info.get("version", {})
     number = tuple(int(p) for p in str(version.get("number", "0")).split("-")[0].split("."))
@@ -247,15 +261,16 @@ class Engine:
     @property
     def supports_percolator_and_folding(self) -> bool:
         """Full distributions have both; the Elasticsearch integ-test-zip has neither."""
-        return self.flavour == "opensearch" or self._has_modules({"percolator"})
+        return self.flavour == "opensearch" or self._has_modules({"percolator", "analysis-common"})
 
     def _has_modules(self, names: set[str]) -> bool:
-        info = self.request("GET", "/_nodes/modules", params={"filter_path": "nodes.*.modules"})
-        for node in info.get("nodes", {}).values():
-            present = {m.get("name") for m in node.get("modules", [])}
-            if not names <= present:
-                return False
-        return True
+        info = self.request(
+            "GET", "/_nodes/plugins", params={"filter_path": "nodes.*.modules.name"}
+        )
+        nodes = list(info.get("nodes", {}).values())
+        return bool(nodes) and all(
+            names <= {m.get("name") for m in node.get("modules", [])} for node in nodes
+        )
 
     # -- raw request with retries --------------------------------------------------------
     def request(
@@ -359,13 +374,13 @@ class Engine:
 
     # -- indices -------------------------------------------------------------------------
     def index_exists(self, name: str) -> bool:
+        """HEAD answers False (opensearch-py) or raises 404 (other clients) when absent."""
         try:
-            self.request("HEAD", f"/{name}")
+            return bool(self.request("HEAD", f"/{name}"))
         except EngineRequestError as error:
             if error.status == 404:
                 return False
             raise
-        return True
 
     def create_index(self, name: str, body: Mapping[str, Any] | None = None) -> bool:
         """Create an index; False when it exists already (idempotent)."""
@@ -388,10 +403,9 @@ class Engine:
         self.request("PUT", f"/_index_template/{name}", body=dict(body))
 
     def health(self, wait_for: str | None = None, timeout_s: float = 30.0) -> dict[str, Any]:
-        params = (
-            {"wait_for_status": wait_for, "timeout": f"{int(timeout_s * 1000)}ms"}
-            if wait_for
-            else None
-        )
-        found: dict[str, Any] = self.request("GET", "/_cluster/health", params=params)
+        # The wait goes in the path: opensearch-py would take a `timeout` parameter for its own.
+        path = "/_cluster/health"
+        if wait_for:
+            path += f"?wait_for_status={wait_for}&timeout={int(timeout_s * 1000)}ms"
+        found: dict[str, Any] = self.request("GET", path)
         return found

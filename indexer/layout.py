@@ -52,8 +52,29 @@ class IndexNames:
         return f"{self.prefix}alerts"
 
     @property
+    def fetch_log(self) -> str:
+        return f"{self.prefix}fetch-log"
+
+    @property
+    def audit(self) -> str:
+        """Who read complainants' personal data, when, in which case."""
+        return f"{self.prefix}audit"
+
+    @property
+    def complaint_links(self) -> str:
+        """Stories linked to complaints, with why they matched."""
+        return f"{self.prefix}complaint-links"
+
+    @property
     def all_patterns(self) -> list[str]:
-        return [self.article_pattern, self.complaints, self.alerts]
+        return [
+            self.article_pattern,
+            self.complaints,
+            self.alerts,
+            self.fetch_log,
+            self.audit,
+            self.complaint_links,
+        ]
 
 
 def _index_settings(settings: IndexSettings) -> dict[str, Any]:
@@ -66,7 +87,7 @@ def _index_settings(settings: IndexSettings) -> dict[str, Any]:
 
 
 def index_bodies(names: IndexNames, settings: IndexSettings) -> dict[str, dict[str, Any]]:
-    """The complete bodies: the article index template and the two fixed indices."""
+    """The complete bodies: the article index template and the fixed indices."""
     article_fields = load_template("article_fields")["properties"]
     articles = load_template("articles")
     articles["index_patterns"] = [names.article_pattern]
@@ -79,9 +100,12 @@ def index_bodies(names: IndexNames, settings: IndexSettings) -> dict[str, dict[s
     complaints["settings"]["index"].update(_index_settings(settings))
     complaints["mappings"]["properties"].update(copy.deepcopy(article_fields))
 
-    alerts = load_template("alerts")
-    alerts["settings"]["index"].update(_index_settings(settings))
-    return {"articles_template": articles, "complaints": complaints, "alerts": alerts}
+    fixed = {"complaints": complaints}
+    for name in ("alerts", "fetch_log", "audit", "complaint_links"):
+        body = load_template(name)
+        body["settings"]["index"].update(_index_settings(settings))
+        fixed[name] = body
+    return {"articles_template": articles, **fixed}
 
 
 def apply_layout(
@@ -96,7 +120,14 @@ def apply_layout(
     created: list[str] = []
     template_name = f"{names.prefix}articles"
     engine.put_index_template(template_name, bodies["articles_template"])
-    for name, body in ((names.complaints, bodies["complaints"]), (names.alerts, bodies["alerts"])):
+    fixed = (
+        (names.complaints, bodies["complaints"]),
+        (names.alerts, bodies["alerts"]),
+        (names.fetch_log, bodies["fetch_log"]),
+        (names.audit, bodies["audit"]),
+        (names.complaint_links, bodies["complaint_links"]),
+    )
+    for name, body in fixed:
         if engine.create_index(name, body):
             created.append(name)
         else:

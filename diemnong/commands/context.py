@@ -13,6 +13,7 @@ from indexer.connection import open_engine
 from indexer.engine.embedded import EngineError
 from indexer.engine.java import JavaNotFound
 from indexer.engine.maven import MavenError
+from indexer.layout import IndexNames
 
 OPERATOR_ERRORS = (EngineError, EngineUnavailable, EngineRequestError, JavaNotFound, MavenError)
 
@@ -29,6 +30,9 @@ class CliContext:
 
     def engine(self) -> Engine:
         return open_engine(self.settings)
+
+    def services_names(self) -> IndexNames:
+        return IndexNames(self.settings.index.prefix)
 
     def fail(self, error: Exception) -> typer.Exit:
         """Print a one-line error (never a traceback) and return the exit to raise."""

@@ -139,3 +139,9 @@ def test_percolator_round_trip(engine: Engine, layout: IndexNames) -> None:
         layout.complaints, {"query": {"percolate": {"field": "query", "document": doc}}}
     )
     assert [hit["_id"] for hit in found["hits"]["hits"]] == ["KN-1"]
+
+
+def test_index_exists_tells_the_truth(engine: Engine, layout: IndexNames) -> None:
+    assert engine.index_exists(layout.complaints) is True
+    assert engine.index_exists(f"{layout.prefix}no-such-index") is False
+    assert engine.supports_percolator_and_folding is True

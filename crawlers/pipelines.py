@@ -1,0 +1,240 @@
+"""The item pipeline: fetch → extract → normalise → enrich (dedup, entities) → index.
+
+Each component wraps one stage function with a plain constructor (tests call it directly) and
+takes its collaborators from `CrawlServices` in ``from_crawler``. A stage that rejects an item
+raises `StageFailure` (recorded in the fetch log, never retried; see crawlers.errors).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from twisted.internet import task
+
+from crawlers.canonical import clean_url
+from crawlers.dedup import StoryClusterer
+from crawlers.encoding import decode_html
+from crawlers.entities import EntityExtractor
+from crawlers.errors import StageFailure
+from crawlers.extraction import ExtractionError, extract_article
+from crawlers.items import EnrichedArticle, FetchedPage
+from crawlers.normalise import build_article
+from crawlers.report import CrawlReport
+from crawlers.services import CrawlServices
+from crawlers.spool import Spool, SpoolError
+from indexer.adapter import Engine, EngineUnavailable
+from indexer.layout import IndexNames
+from indexer.models import Article
+from indexer.writer import ArticleWriter
+
+log = logging.getLogger(__name__)
+ENGINE_RETRY_AFTER_S = 10.0
+
+
+class _ServicesComponent:
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Any:
+        return cls.from_services(crawler.settings["DIEMNONG_SERVICES"])
+
+    @classmethod
+    def from_services(cls, services: CrawlServices) -> Any:
+        raise NotImplementedError
+
+
+class ExtractStage(_ServicesComponent):
+    """Decode (legacy encodings included), extract, normalise: a page becomes an Article."""
+
+    def __init__(self, services: CrawlServices) -> None:
+        self.services = services
+
+    @classmethod
+    def from_services(cls, services: CrawlServices) -> ExtractStage:
+        return cls(services)
+
+    def process_item(self, item: Any, spider: Any = None) -> EnrichedArticle:
+        page: FetchedPage = item
+        timed = self.services.report.timed
+        with timed("decode"):
+            decoded = decode_html(page.body, page.content_type)
+        try:
+            with timed("extract"):
+                extracted = extract_article(decoded.text, page.url)
+        except ExtractionError as error:
+            self._reject(page, "extract", error.reason)
+        for reason in extracted.rejected_dates:
+            self.services.fetch_log.record(page.url, page.source.name, "date", reason)
+        with timed("normalise"):
+            article = build_article(page, extracted, datetime.now(UTC))
+        return EnrichedArticle(article)
+
+    def _reject(self, page: FetchedPage, stage: str, reason: str) -> Any:
+        self.services.fetch_log.record(page.url, page.source.name, stage, reason, page.status)
+        self.services.seen.mark([clean_url(page.requested_url), clean_url(page.url)], stage)
+        self.services.report.add(page.source.name, "failed")
+        raise StageFailure(stage, reason, page.url)
+
+
+class DedupStage(_ServicesComponent):
+    """Groups syndicated copies: the earliest published member of a cluster is the original."""
+
+    def __init__(self, clusterer: StoryClusterer, report: CrawlReport | None = None) -> None:
+        self.clusterer = clusterer
+        self.report = report or CrawlReport()
+
+    @classmethod
+    def from_services(cls, services: CrawlServices) -> DedupStage:
+        return cls(services.clusterer, services.report)
+
+    def process_item(self, item: Any, spider: Any = None) -> EnrichedArticle:
+        enriched: EnrichedArticle = item
+        article = enriched.article
+        text = f"{article.title}\n{article.lead}\n{article.body}"
+        with self.report.timed("dedup"):
+            decision = self.clusterer.assign(article.id, text, article.published_at, article.outlet)
+        enriched.article = article.model_copy(
+            update={"story_cluster_id": decision.cluster_id, "is_original": decision.is_original}
+        )
+        enriched.demoted = decision.demoted
+        return enriched
+
+
+class EntityStage(_ServicesComponent):
+    """Persons, organisations and places, places resolved to administrative unit codes."""
+
+    def __init__(self, extractor: EntityExtractor, report: CrawlReport | None = None) -> None:
+        self.extractor = extractor
+        self.report = report or CrawlReport()
+
+    @classmethod
+    def from_services(cls, services: CrawlServices) -> EntityStage:
+        return cls(services.entities, services.report)
+
+    def process_item(self, item: Any, spider: Any = None) -> EnrichedArticle:
+        enriched: EnrichedArticle = item
+        article = enriched.article
+        with self.report.timed("entities"):
+            entities = self.extractor.extract(article.title, f"{article.lead}\n{article.body}")
+        enriched.article = article.model_copy(update={"entities": entities})
+        return enriched
+
+
+def demote(engine: Engine, names: IndexNames, ids: Sequence[str]) -> None:
+    """Mark former originals of a story cluster as republications."""
+    if not ids:
+        return
+    engine.request(
+        "POST",
+        f"/{names.articles}/_update_by_query",
+        body={
+            "query": {"ids": {"values": list(ids)}},
+            "script": {"source": "ctx._source.is_original = false", "lang": "painless"},
+        },
+        params={"refresh": "true", "conflicts": "proceed"},
+    )
+
+
+class IndexStage(_ServicesComponent):
+    """Bulk-writes batches; when the engine is down the batch goes to the spool, not lost."""
+
+    def __init__(
+        self,
+        writer: ArticleWriter | None,
+        spool: Spool,
+        services: CrawlServices,
+        batch_size: int = 50,
+    ) -> None:
+        self.writer = writer
+        self.spool = spool
+        self.services = services
+        self.batch_size = batch_size
+        self._batch: list[EnrichedArticle] = []
+        self._timer: task.LoopingCall | None = None
+        self._engine_down_until = 0.0
+
+    @classmethod
+    def from_services(cls, services: CrawlServices) -> IndexStage:
+        return cls(services.writer, services.spool, services, services.settings.crawler.index_batch)
+
+    def open_spider(self, spider: Any = None) -> None:
+        self.replay_spool()
+        self._timer = task.LoopingCall(self.flush)
+        self._timer.start(2.0, now=False)
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self.flush()
+        self.services.save()
+
+    def process_item(self, item: Any, spider: Any = None) -> Article:
+        enriched: EnrichedArticle = item
+        self._batch.append(enriched)
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+        return enriched.article
+
+    def _engine_down(self) -> bool:
+        """After a failure, skip the engine for a while: spooling must not wait on retries."""
+        return time.monotonic() < self._engine_down_until
+
+    def replay_spool(self) -> None:
+        if self.writer is None or self._engine_down() or not self.spool.files():
+            return
+        try:
+            result = self.spool.replay(self.writer)
+        except EngineUnavailable:
+            self._engine_down_until = time.monotonic() + ENGINE_RETRY_AFTER_S
+            return
+        log.info("replayed spool: %s created, %s duplicates", result.created, result.duplicates)
+
+    def flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            self.replay_spool()
+            return
+        articles = [e.article for e in batch]
+        report = self.services.report
+        try:
+            if self.writer is None:
+                raise EngineUnavailable("no engine configured")
+            if self._engine_down():
+                raise EngineUnavailable("engine was unreachable moments ago")
+            self.replay_spool()
+            with report.timed("index"):
+                result = self.writer.write(articles)
+            demoted = [i for e in batch for i in e.demoted]
+            if demoted and self.services.engine is not None:
+                self.services.engine.refresh(self.services.names.articles)
+                demote(self.services.engine, self.services.names, demoted)
+        except EngineUnavailable as error:
+            if not self._engine_down():
+                self._engine_down_until = time.monotonic() + ENGINE_RETRY_AFTER_S
+            log.warning("engine unavailable (%s): spooling %d articles", error, len(articles))
+            try:
+                self.spool.put(articles)
+            except SpoolError:
+                self._batch = batch + self._batch
+                raise
+            for article in articles:
+                report.add(article.outlet, "spooled")
+            self._mark_seen(articles, "spooled")
+            return
+        for failure in result.failed:
+            self.services.fetch_log.record(
+                failure.doc_id or "?", None, "index", failure.reason, failure.status
+            )
+        for article in articles:
+            report.add(article.outlet, "indexed")
+        report.add("(all)", "duplicates", result.duplicates)
+        self._mark_seen(articles, "indexed")
+        for hook in self.services.after_index:
+            hook(articles)
+
+    def _mark_seen(self, articles: Sequence[Article], outcome: str) -> None:
+        self.services.seen.mark(
+            [clean_url(a.url) for a in articles] + [a.canonical_url for a in articles], outcome
+        )

@@ -1,0 +1,31 @@
+"""Counts per outlet for the crawl's progress display and summary table."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+COLUMNS = ("fetched", "indexed", "duplicates", "failed", "spooled", "skipped_seen")
+
+
+class CrawlReport:
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
+        self.stage_seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Adds the CPU-bound stage's wall time to ``stage_seconds`` (for the ingest benchmark)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] += time.perf_counter() - start
+
+    def add(self, outlet: str, column: str, amount: int = 1) -> None:
+        self.counts[outlet][column] = self.counts[outlet].get(column, 0) + amount
+
+    def total(self, column: str) -> int:
+        return sum(row.get(column, 0) for row in self.counts.values())

@@ -1,0 +1,79 @@
+"""Everything the crawl's components share, built once per process and injected.
+
+The runner puts one `CrawlServices` into the Scrapy settings; the spider, the middlewares and
+the pipeline components take it in ``from_crawler`` — one engine client per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crawlers.dedup import StoryClusterer
+from crawlers.entities import EntityExtractor
+from crawlers.feed_state import FeedStates
+from crawlers.fetch_log import FetchLog
+from crawlers.report import CrawlReport
+from crawlers.seen import SeenUrls
+from crawlers.spool import Spool
+from diemnong.settings import Settings
+from indexer.adapter import Engine
+from indexer.layout import IndexNames
+from indexer.models import Article
+from indexer.writer import ArticleWriter
+
+AfterIndex = Callable[[Sequence[Article]], None]
+
+
+@dataclass
+class CrawlServices:
+    settings: Settings
+    engine: Engine | None
+    names: IndexNames
+    fetch_log: FetchLog
+    feeds: FeedStates
+    seen: SeenUrls
+    spool: Spool
+    clusterer: StoryClusterer
+    clusterer_path: Path
+    entities: EntityExtractor
+    report: CrawlReport = field(default_factory=CrawlReport)
+    after_index: list[AfterIndex] = field(default_factory=list)
+    on_tick: Callable[[], None] | None = None
+
+    @property
+    def writer(self) -> ArticleWriter | None:
+        if self.engine is None:
+            return None
+        return ArticleWriter(self.engine, self.names, self.settings.index.bulk_chunk)
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine | None) -> CrawlServices:
+        state = settings.data_dir / "crawler"
+        crawler = settings.crawler
+        clusterer_path = state / "story_clusters.pickle"
+        clusterer = (
+            StoryClusterer.load(clusterer_path) if clusterer_path.exists() else StoryClusterer()
+        )
+        names = IndexNames(settings.index.prefix)
+        return cls(
+            settings=settings,
+            engine=engine,
+            names=names,
+            fetch_log=FetchLog(engine, names, state / "fetch-log-backlog.jsonl"),
+            feeds=FeedStates(
+                state / "feeds.json", crawler.feed_min_interval_s, crawler.feed_max_interval_s
+            ),
+            seen=SeenUrls(state / "seen.sqlite"),
+            spool=Spool(state / "spool"),
+            clusterer=clusterer,
+            clusterer_path=clusterer_path,
+            entities=EntityExtractor(),
+        )
+
+    def save(self) -> None:
+        """Persist the state a later run resumes from."""
+        self.fetch_log.flush()
+        self.feeds.save()
+        self.clusterer.save(self.clusterer_path)
