@@ -12,6 +12,9 @@ Run ``python -m bench.engine [--quick | --articles N]``. Prints one JSON object 
   alternate batch by batch into two index sets, so a busy moment on the shared machine hits both;
 - ``normalize_ms_per_doc`` and ``segment_ms_per_doc`` on a sample, before any JVM runs.
 
+``--quick`` (300 articles) checks that everything runs; its bulk figures come from a JVM that
+is still warming up, so quote ratios from full runs only.
+
 Everything lives in a temporary folder (engine data, jar cache) with the index prefix
 ``bench-``; every engine started here is stopped before the benchmark exits.
 """
@@ -29,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +49,15 @@ from bench.common import (
 from diemnong.settings import Settings
 from indexer.adapter import BulkResult, Engine
 from indexer.engine.embedded import EmbeddedEngine, EngineState
-from indexer.layout import IndexNames, apply_layout
+from indexer.layout import IndexNames, apply_layout, drop_layout
 from indexer.models import Article
 from indexer.vietnamese import normalize, segment
 from indexer.writer import SEGMENT_BODY_CHARS, ArticleWriter, article_document
 
 PREFIX = "bench-"
 RAW_PREFIX = "bench-raw-"
+WARMUP_PREFIX = "bench-warmup-"
+WARMUP_DOCS = 500
 FULL_ARTICLES = 50_000
 QUICK_ARTICLES = 300
 M2_REPOSITORY = Path.home() / ".m2" / "repository"
@@ -79,7 +85,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.batch is None:
         args.batch = min(2_500, max(150, args.articles // 6))
     if args.text_sample is None:
-        args.text_sample = min(args.articles, 100 if args.quick else 1_000)
+        args.text_sample = min(args.articles, 50 if args.quick else 1_000)
     return args
 
 
@@ -190,6 +196,20 @@ def timed_writer(
     return elapsed
 
 
+def warm_up(engine: Engine, settings: Settings, actions: Sequence[dict[str, Any]]) -> None:
+    """Bulk a copy of the first documents into a throw-away index set, untimed.
+
+    A fresh JVM serves its first bulk requests several times slower until the JIT has compiled
+    the hot paths; without this the first of writer and raw would pay for it.
+    """
+    names = IndexNames(WARMUP_PREFIX)
+    apply_layout(engine, names, settings.index)
+    index = names.article_index(datetime.now(UTC))
+    copies = [{**action, "_index": index} for action in actions[:WARMUP_DOCS]]
+    check(engine.bulk(copies, chunk_size=settings.index.bulk_chunk), len(copies), "warm-up")
+    drop_layout(engine, names)
+
+
 def bulk_phase(engine: Engine, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     """Writer and raw bulk, alternating which goes first in each batch."""
     names, raw_names = IndexNames(PREFIX), IndexNames(RAW_PREFIX)
@@ -209,6 +229,8 @@ def bulk_phase(engine: Engine, settings: Settings, args: argparse.Namespace) -> 
         started = time.perf_counter()
         actions = raw_actions(batch, router)
         render_s += time.perf_counter() - started
+        if number == 0:
+            warm_up(engine, settings, actions)
         for step in ("writer", "raw") if number % 2 else ("raw", "writer"):
             if step == "raw":
                 raw_s += timed_raw(engine, actions, ready_raw, chunk)

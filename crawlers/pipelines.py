@@ -117,7 +117,9 @@ class EntityStage(_ServicesComponent):
         enriched: EnrichedArticle = item
         article = enriched.article
         with self.report.timed("entities"):
-            entities = self.extractor.extract(article.title, f"{article.lead}\n{article.body}")
+            entities = self.extractor.extract(
+                article.title, f"{article.lead}\n{article.body}", normalized=True
+            )
         enriched.article = article.model_copy(update={"entities": entities})
         return enriched
 

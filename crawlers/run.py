@@ -35,6 +35,7 @@ def scrapy_settings(services: CrawlServices, log_level: str = "WARNING") -> dict
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None},
         "LOG_LEVEL": log_level,
         "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.UrlSafetyMiddleware": 50},
         "ITEM_PIPELINES": {
@@ -58,7 +59,9 @@ def run_crawl(
     """Crawl ``sources`` once (or keep watching them) in this process; returns the counts."""
     shared = services or CrawlServices.build(settings, engine)
     logging.getLogger("scrapy").setLevel(log_level)
-    process = CrawlerProcess(scrapy_settings(shared, log_level), install_root_handler=False)
+    process = CrawlerProcess(
+        {**scrapy_settings(shared, log_level), "LOG_INSTALL_ROOT_HANDLER": True}
+    )
     process.crawl(NewsSpider, sources=sources, mode=mode)
     process.start()
     return shared.report

@@ -42,6 +42,10 @@ class CrawlServices:
     after_index: list[AfterIndex] = field(default_factory=list)
     on_tick: Callable[[], None] | None = None
 
+    def __deepcopy__(self, memo: dict[int, object]) -> CrawlServices:
+        """Scrapy deep-copies its settings; the services are shared on purpose, not copied."""
+        return self
+
     @property
     def writer(self) -> ArticleWriter | None:
         if self.engine is None:
@@ -52,7 +56,7 @@ class CrawlServices:
     def build(cls, settings: Settings, engine: Engine | None) -> CrawlServices:
         state = settings.data_dir / "crawler"
         crawler = settings.crawler
-        clusterer_path = state / "story_clusters.pickle"
+        clusterer_path = state / "story_clusters.npz"
         clusterer = (
             StoryClusterer.load(clusterer_path) if clusterer_path.exists() else StoryClusterer()
         )

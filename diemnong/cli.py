@@ -6,6 +6,7 @@ import typer
 
 from diemnong.commands import complaints as complaints_commands
 from diemnong.commands import crawl as crawl_commands
+from diemnong.commands import demo as demo_commands
 from diemnong.commands import engine as engine_commands
 from diemnong.commands import serve as serve_commands
 from diemnong.commands import setup as setup_commands
@@ -25,6 +26,7 @@ setup_commands.register(app)
 setup_commands.register_settings(app)
 serve_commands.register(app)
 crawl_commands.register(app)
+demo_commands.register(app)
 
 
 @app.callback()

@@ -166,15 +166,17 @@ def _pyvi_tokenize() -> Callable[[str], str]:
     return tokenize
 
 
-def segment(text: str, max_chars: int | None = None) -> str:
+def segment(text: str, max_chars: int | None = None, *, normalized: bool = False) -> str:
     """Normalise ``text`` and join the syllables of compound words with "_" ("nhân_dân").
 
     Spacing and punctuation stay as in the normalised text: pyvi's own output puts spaces
     around every punctuation mark, so only its "_" joins are carried over. pyvi costs about
     1.7 ms per KB; with ``max_chars`` only the first ``max_chars`` characters (cut back to a
-    space) are segmented and the rest is returned normalised but unsegmented.
+    space) are segmented and the rest is returned normalised but unsegmented. ``normalized``
+    skips normalising again text that already went through `normalize`.
     """
-    text = normalize(text)
+    if not normalized:
+        text = normalize(text)
     head, tail = text, ""
     if max_chars is not None and len(text) > max_chars:
         cut = max(text.rfind(" ", 0, max_chars + 1), text.rfind("\n", 0, max_chars + 1))

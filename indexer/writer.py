@@ -22,14 +22,22 @@ from indexer.vietnamese import normalize, segment
 SEGMENT_BODY_CHARS = 2_000
 
 
+def _opening(body: str) -> str:
+    """The first SEGMENT_BODY_CHARS characters of the body, cut back to a word boundary."""
+    if len(body) <= SEGMENT_BODY_CHARS:
+        return body
+    cut = body.rfind(" ", 0, SEGMENT_BODY_CHARS)
+    return body[: cut if cut > 0 else SEGMENT_BODY_CHARS]
+
+
 def article_document(article: Article) -> dict[str, Any]:
     """The indexed form: normalised text plus the word-segmented twins of title, lead, body."""
     doc = article.model_dump(mode="json")
     for name in ("title", "lead", "body"):
         doc[name] = normalize(doc[name] or "")
-    doc["title_seg"] = segment(doc["title"])
-    doc["lead_seg"] = segment(doc["lead"])
-    doc["body_seg"] = segment(doc["body"], max_chars=SEGMENT_BODY_CHARS)
+    doc["title_seg"] = segment(doc["title"], normalized=True)
+    doc["lead_seg"] = segment(doc["lead"], normalized=True)
+    doc["body_seg"] = segment(_opening(doc["body"]), normalized=True)
     return doc
 
 
@@ -45,7 +53,8 @@ class ArticleWriter:
     def _ensure_index(self, name: str) -> None:
         """Monthly indices are created explicitly: the template applies, auto-create may be off."""
         if name not in self._ready_indices:
-            self.engine.create_index(name)
+            if not self.engine.index_exists(name):
+                self.engine.create_index(name)
             self._ready_indices.add(name)
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -72,7 +72,11 @@ class NewsSpider(scrapy.Spider):
         return spider
 
     # -- scheduling ----------------------------------------------------------------------
-    def start_requests(self) -> Iterator[scrapy.Request]:
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self._initial_requests():
+            yield request
+
+    def _initial_requests(self) -> Iterator[scrapy.Request]:
         for source in self.sources:
             for url in source.feeds:
                 yield self._feed_request(source, url)

@@ -43,7 +43,7 @@ def _sources(cli: CliContext, only: list[str]) -> list[Source]:
     return sources
 
 
-def _run(cli: CliContext, only: list[str], mode: str) -> None:
+def _run(cli: CliContext, only: list[str], mode: str, log_level: str = "WARNING") -> None:
     # Scrapy, spaCy and the extraction stack load only when a crawl really runs.
     from crawlers.run import run_crawl
     from crawlers.services import CrawlServices
@@ -60,7 +60,7 @@ def _run(cli: CliContext, only: list[str], mode: str) -> None:
         _report_table(services.report, title), console=cli.console, refresh_per_second=2
     ) as live:
         services.on_tick = lambda: live.update(_report_table(services.report, title))
-        run_crawl(cli.settings, sources, engine, mode=mode, services=services)
+        run_crawl(cli.settings, sources, engine, mode=mode, services=services, log_level=log_level)
         live.update(_report_table(services.report, title))
     failures = services.fetch_log.counts
     if failures:
@@ -79,17 +79,19 @@ def register(app: typer.Typer) -> None:
     def crawl(
         ctx: typer.Context,
         source: list[str] = typer.Option([], "--source", "-s", help="Only these outlets."),
+        log_level: str = typer.Option("WARNING", help="Scrapy log level (INFO, DEBUG)."),
     ) -> None:
         """One pass over every source's feeds, sitemaps and sections; new articles are indexed."""
-        _run(context(ctx), source, "once")
+        _run(context(ctx), source, "once", log_level.upper())
 
     @app.command()
     def watch(
         ctx: typer.Context,
         source: list[str] = typer.Option([], "--source", "-s", help="Only these outlets."),
+        log_level: str = typer.Option("WARNING", help="Scrapy log level (INFO, DEBUG)."),
     ) -> None:
         """Keep polling feeds (adaptive intervals) and re-crawl sections; SIGTERM stops cleanly."""
-        _run(context(ctx), source, "watch")
+        _run(context(ctx), source, "watch", log_level.upper())
 
     @app.command()
     def extract(

@@ -61,7 +61,10 @@ class EngineStatus:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` (SO_REUSEADDR as the JVM sets it, so that
+    connections of a just-killed engine in TIME_WAIT do not count as busy)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -217,7 +220,7 @@ class EmbeddedEngine:
     def _choose_ports(self, nodes: int) -> int:
         port = self.settings.engine.port
         if port == 0:
-            return free_port_run(nodes)
+            return self._last_port(nodes) or free_port_run(nodes)
         if port not in RUNNER_PORT_RANGE or port + nodes - 1 not in RUNNER_PORT_RANGE:
             raise EngineError(
                 f"DIEMNONG_ENGINE__PORT={port}: the embedded engine's ports must lie between "
@@ -230,6 +233,17 @@ class EmbeddedEngine:
                     "program, or set DIEMNONG_ENGINE__PORT to another port (0 picks a free one)"
                 )
         return port
+
+    def _last_port(self, nodes: int) -> int | None:
+        """The port of the previous run when it is free again: clients keep their URL."""
+        try:
+            port = int((self.home / "last_port").read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        ports = range(port, port + nodes)
+        if all(p in RUNNER_PORT_RANGE and port_is_free(p) for p in ports):
+            return port
+        return None
 
     def install(self) -> str:
         """Fetch the jars for the runner version this machine's Java can run."""
@@ -302,6 +316,7 @@ class EmbeddedEngine:
         )
         self._write_state(state)
         self._wait_until_healthy(proc, state, log_offset)
+        (self.home / "last_port").write_text(state.url.rsplit(":", 1)[1], "utf-8")
         return self.status()
 
     def _bound_ports(self, log_offset: int) -> list[int]:
@@ -319,6 +334,8 @@ class EmbeddedEngine:
             health = httpx.get(f"{url}/_cluster/health", params=params, timeout=10)
             if health.status_code != 200 or health.json().get("timed_out"):
                 return None
+            if health.json().get("cluster_name") != self.cluster_name:
+                return None  # another engine answers on that port: ours lost the race for it
             info = httpx.get(f"{url}/_nodes/http", timeout=10).json()
         except (httpx.HTTPError, ValueError):
             return None

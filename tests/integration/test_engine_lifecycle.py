@@ -71,6 +71,7 @@ def test_start_stop_restart_keeps_data(embedded: EmbeddedEngine) -> None:
 def test_port_busy_is_a_clear_error(tmp_path: Path) -> None:
     port = free_port_run(1)
     with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         with pytest.raises(EngineError, match=f"port {port} on 127.0.0.1 is busy"):
