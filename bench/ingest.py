@@ -134,6 +134,7 @@ def main() -> None:
         apply_layout(engine, names, settings.index)
         services = CrawlServices.build(settings, engine)
         sources = sources_of(base)
+        services.warm_up()
         log(f"crawling {len(sources)} outlets, {per_outlet} stories each")
         cpu0, wall0 = time.process_time(), time.perf_counter()
         run_crawl(settings, sources, engine, services=services)

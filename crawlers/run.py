@@ -58,6 +58,7 @@ def run_crawl(
 ) -> CrawlReport:
     """Crawl ``sources`` once (or keep watching them) in this process; returns the counts."""
     shared = services or CrawlServices.build(settings, engine)
+    shared.warm_up()
     logging.getLogger("scrapy").setLevel(log_level)
     process = CrawlerProcess(
         {**scrapy_settings(shared, log_level), "LOG_INSTALL_ROOT_HANDLER": True}

@@ -21,6 +21,7 @@ from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.layout import IndexNames
 from indexer.models import Article
+from indexer.vietnamese import segment
 from indexer.writer import ArticleWriter
 
 AfterIndex = Callable[[Sequence[Article]], None]
@@ -75,6 +76,11 @@ class CrawlServices:
             clusterer_path=clusterer_path,
             entities=EntityExtractor(),
         )
+
+    def warm_up(self) -> None:
+        """Load pyvi's and spaCy's models now, not inside the first batch of articles."""
+        segment("Người dân khiếu nại", normalized=True)
+        self.entities.extract("Khởi động", "UBND xã Tả Thanh Oai, huyện Thanh Trì", normalized=True)
 
     def save(self) -> None:
         """Persist the state a later run resumes from."""
