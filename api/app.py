@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 
+from api.auth import install_auth, security_headers
 from api.routes import health
 from diemnong.settings import Settings
 from indexer.adapter import Engine
@@ -38,5 +39,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.names = IndexNames(settings.index.prefix)
     app.state.templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    install_auth(app, settings)
+    security_headers(app)
     app.include_router(health.router)
     return app

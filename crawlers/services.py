@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from complaints.factory import link_new_articles
 from crawlers.dedup import StoryClusterer
 from crawlers.entities import EntityExtractor
 from crawlers.feed_state import FeedStates
@@ -25,6 +26,15 @@ from indexer.vietnamese import segment
 from indexer.writer import ArticleWriter
 
 AfterIndex = Callable[[Sequence[Article]], None]
+
+
+def _complaint_links(engine: Engine, names: IndexNames) -> AfterIndex:
+    """New articles are percolated against the open complaints right after they are written."""
+
+    def link(articles: Sequence[Article]) -> None:
+        link_new_articles(engine, names, articles)
+
+    return link
 
 
 @dataclass
@@ -75,6 +85,7 @@ class CrawlServices:
             clusterer=clusterer,
             clusterer_path=clusterer_path,
             entities=EntityExtractor(),
+            after_index=[_complaint_links(engine, names)] if engine is not None else [],
         )
 
     def warm_up(self) -> None:

@@ -11,6 +11,7 @@ from diemnong.commands import engine as engine_commands
 from diemnong.commands import serve as serve_commands
 from diemnong.commands import setup as setup_commands
 from diemnong.commands import sources as sources_commands
+from diemnong.commands import users as users_commands
 from diemnong.commands.context import CliContext
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(engine_commands.app, name="engine")
 app.add_typer(sources_commands.app, name="sources")
 app.add_typer(complaints_commands.app, name="complaints")
+app.add_typer(users_commands.app, name="users")
 setup_commands.register(app)
 setup_commands.register_settings(app)
 serve_commands.register(app)

@@ -66,6 +66,11 @@ class IndexNames:
         return f"{self.prefix}complaint-links"
 
     @property
+    def users(self) -> str:
+        """People who sign in to the web app and their API tokens (api.auth)."""
+        return f"{self.prefix}users"
+
+    @property
     def all_patterns(self) -> list[str]:
         return [
             self.article_pattern,
@@ -74,6 +79,7 @@ class IndexNames:
             self.fetch_log,
             self.audit,
             self.complaint_links,
+            self.users,
         ]
 
 
@@ -101,7 +107,7 @@ def index_bodies(names: IndexNames, settings: IndexSettings) -> dict[str, dict[s
     complaints["mappings"]["properties"].update(copy.deepcopy(article_fields))
 
     fixed = {"complaints": complaints}
-    for name in ("alerts", "fetch_log", "audit", "complaint_links"):
+    for name in ("alerts", "fetch_log", "audit", "complaint_links", "users"):
         body = load_template(name)
         body["settings"]["index"].update(_index_settings(settings))
         fixed[name] = body
@@ -126,6 +132,7 @@ def apply_layout(
         (names.fetch_log, bodies["fetch_log"]),
         (names.audit, bodies["audit"]),
         (names.complaint_links, bodies["complaint_links"]),
+        (names.users, bodies["users"]),
     )
     for name, body in fixed:
         if engine.create_index(name, body):

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from diemnong.settings import EngineSettings, IndexSettings, Settings
+from diemnong.settings import ApiSettings, EngineSettings, IndexSettings, Settings
 from indexer.adapter import Engine
 from indexer.engine.embedded import EmbeddedEngine
 from indexer.layout import IndexNames, apply_layout, drop_layout
@@ -62,6 +63,7 @@ def settings(engine_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         engine=EngineSettings(url=engine_url),
         index=IndexSettings(prefix=prefix),
+        api=ApiSettings(secret_key=SecretStr("test-secret-" + "x" * 40)),
         _env_file=None,
     )
 

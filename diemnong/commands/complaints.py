@@ -22,6 +22,7 @@ from rich.table import Table
 from complaints.audit import AuditLog, AuditUnavailable, disclose, disclose_many
 from complaints.columns import CHANNELS, KINDS, STATUSES, SUBJECTS
 from complaints.deadlines import compute_deadlines
+from complaints.factory import build_register
 from complaints.privacy import Role, redact
 from complaints.register import ComplaintRegister
 from complaints.rules import RuleFileError, load_holidays, load_rules
@@ -61,9 +62,9 @@ def _open(cli: CliContext) -> tuple[Engine, IndexNames]:
     return engine, names
 
 
-def _register(engine: Engine, names: IndexNames) -> ComplaintRegister:
-    """The one place the CLI builds the register (matching plugs its compiler in here)."""
-    return ComplaintRegister(engine, names)
+def _register(engine: Engine, names: IndexNames, cli: CliContext) -> ComplaintRegister:
+    """The one place the CLI builds the register: with matching and re-search of coverage."""
+    return build_register(engine, names, cli.settings.complaints.repercolate_days)
 
 
 @app.command("import")
@@ -82,7 +83,7 @@ def import_file(
         try:
             report = import_table(
                 file,
-                _register(engine, names),
+                _register(engine, names, cli),
                 user or getpass.getuser(),
                 dry_run=dry_run,
                 tz=cli.settings.timezone,
@@ -140,7 +141,7 @@ def export(
     try:
         engine, names = _open(cli)
         try:
-            complaints = _register(engine, names).list(open_only=open_only)
+            complaints = _register(engine, names, cli).list(open_only=open_only)
             audit = AuditLog(engine, names)
             shown = disclose_many(complaints, role, user or getpass.getuser(), audit)
         finally:
@@ -164,7 +165,9 @@ def list_complaints(
     try:
         engine, names = _open(cli)
         try:
-            found = _register(engine, names).list(open_only=open_only, kind=kind, status=status)
+            found = _register(engine, names, cli).list(
+                open_only=open_only, kind=kind, status=status
+            )
         finally:
             engine.close()
     except ERRORS as error:
@@ -206,7 +209,7 @@ def show(
     try:
         engine, names = _open(cli)
         try:
-            stored = _register(engine, names).get(case)
+            stored = _register(engine, names, cli).get(case)
             if stored is None:
                 raise cli.fail(ValueError(f"no case {case!r} in the register"))
             complaint = disclose(stored, role, user or getpass.getuser(), AuditLog(engine, names))

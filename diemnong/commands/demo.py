@@ -8,6 +8,7 @@ processes of its own, with settings passed as environment variables. Ctrl-C stop
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -16,11 +17,16 @@ from pathlib import Path
 
 import typer
 
+from api.auth.users import UserStore
+from complaints.privacy import Role
 from crawlers.fixture_site import FixtureSite
 from crawlers.sources import save_sources
 from diemnong.commands.context import OPERATOR_ERRORS, CliContext, context
+from indexer.adapter import Engine
 from indexer.engine.embedded import EmbeddedEngine
 from indexer.layout import IndexNames, apply_layout
+
+DEMO_USER = "admin"
 
 
 def _child(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -55,6 +61,27 @@ def start_fixture_site(cli: CliContext, port: int, every_s: float) -> tuple[Fixt
     sources.parent.mkdir(parents=True, exist_ok=True)
     save_sources(sources, [o.to_source() for o in site.outlets])
     return site, sources
+
+
+def demo_secret_key(data_dir: Path) -> str:
+    """The demo's session-signing key: made once, kept in the data folder (demo only)."""
+    path = data_dir / "demo-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), "utf-8")
+        path.chmod(0o600)
+    return path.read_text("utf-8").strip()
+
+
+def demo_account(engine: Engine, names: IndexNames) -> tuple[str, str]:
+    """An admin account with a fresh password, printed on the console for the demo user."""
+    store = UserStore(engine, names.users)
+    password = secrets.token_urlsafe(12)
+    if store.get(DEMO_USER) is None:
+        store.add(DEMO_USER, password, Role.ADMIN, display_name="Quản trị (demo)")
+    else:
+        store.set_password(DEMO_USER, password)
+    return DEMO_USER, password
 
 
 def register(app: typer.Typer) -> None:
@@ -101,7 +128,9 @@ def register(app: typer.Typer) -> None:
             else:
                 engine_url = settings.engine.url
             engine = cli.engine()
-            apply_layout(engine, IndexNames(settings.index.prefix), settings.index)
+            names = IndexNames(settings.index.prefix)
+            apply_layout(engine, names, settings.index)
+            user, password = demo_account(engine, names)
             engine.close()
             site, sources = start_fixture_site(cli, 0, publish_every)
             cli.console.print(f"Trang báo giả lập: {site.base_url}/")
@@ -117,12 +146,16 @@ def register(app: typer.Typer) -> None:
                     "DIEMNONG_CRAWLER__FEED_MAX_INTERVAL_S": "60",
                 }
             )
+            if not settings.api.secret_key:
+                env["DIEMNONG_API__SECRET_KEY"] = demo_secret_key(settings.data_dir.resolve())
             logs = settings.data_dir.resolve() / "logs"
             logs.mkdir(parents=True, exist_ok=True)
             children.append(_child(["watch"], env, logs / "watch.log"))
             children.append(_child(["serve"], env, logs / "serve.log"))
             cli.console.print(
-                f"Ứng dụng web: {settings.api.public_url}/health — nhật ký: {logs}\n"
+                f"Ứng dụng web: {settings.api.public_url}/login — tài khoản demo: "
+                f"[bold]{user}[/] / mật khẩu: [bold]{password}[/]\n"
+                f"Trạng thái: {settings.api.public_url}/health — nhật ký: {logs}\n"
                 "Đang theo dõi báo chí… (Ctrl-C để dừng)"
             )
             while all(child.poll() is None for child in children):

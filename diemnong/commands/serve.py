@@ -6,12 +6,16 @@ import typer
 import uvicorn
 
 from api.app import create_app
+from api.auth import MissingSecretKey
 from diemnong.commands.context import CliContext, context
 
 
 def _serve(cli: CliContext) -> None:
     api = cli.settings.api
-    app = create_app(cli.settings)
+    try:
+        app = create_app(cli.settings)
+    except MissingSecretKey as error:
+        raise cli.fail(error) from None
     uvicorn.run(app, host=api.host, port=api.port, log_level="info")
 
 
