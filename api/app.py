@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 
 from api.auth import install_auth, security_headers
-from api.routes import health
+from api.routes import complaints, health
 from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.connection import open_engine
@@ -42,4 +42,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     install_auth(app, settings)
     security_headers(app)
     app.include_router(health.router)
+    app.include_router(complaints.router)
+    app.include_router(complaints.audit_router)
     return app

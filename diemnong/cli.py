@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from diemnong.commands import alerts as alerts_commands
 from diemnong.commands import complaints as complaints_commands
 from diemnong.commands import crawl as crawl_commands
 from diemnong.commands import demo as demo_commands
@@ -24,6 +25,7 @@ app.add_typer(engine_commands.app, name="engine")
 app.add_typer(sources_commands.app, name="sources")
 app.add_typer(complaints_commands.app, name="complaints")
 app.add_typer(users_commands.app, name="users")
+app.add_typer(alerts_commands.app, name="alerts")
 setup_commands.register(app)
 setup_commands.register_settings(app)
 serve_commands.register(app)

@@ -9,6 +9,7 @@ description in the README table (`diemnong settings` prints it).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -136,6 +137,12 @@ class AlertSettings(BaseModel):
     """How often the worker looks for alerts to send."""
     max_send_attempts: int = 12
     """Attempts per email before it is marked failed (with exponential backoff)."""
+    rules_file: Path | None = None
+    """An alert rule file replacing the packaged alerts/data/rules.yaml."""
+    lexicon_file: Path | None = None
+    """A crisis lexicon replacing the packaged alerts/data/crisis_lexicon.yaml."""
+    crash_after: Literal["stored", "claimed", "accepted", "sent"] | None = None
+    """Test hook: the worker exits abruptly (code 75) after this step; never set in production."""
     smtp: SmtpSettings = SmtpSettings()
 
 
