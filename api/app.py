@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.auth import install_auth, security_headers
@@ -39,6 +40,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.names = IndexNames(settings.index.prefix)
     app.state.templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     install_auth(app, settings)
     security_headers(app)
     app.include_router(health.router)
