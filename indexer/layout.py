@@ -71,6 +71,11 @@ class IndexNames:
         return f"{self.prefix}users"
 
     @property
+    def statements(self) -> str:
+        """Official statements: drafts, versions, approval and issue."""
+        return f"{self.prefix}statements"
+
+    @property
     def all_patterns(self) -> list[str]:
         return [
             self.article_pattern,
@@ -80,6 +85,7 @@ class IndexNames:
             self.audit,
             self.complaint_links,
             self.users,
+            self.statements,
         ]
 
 
@@ -107,7 +113,7 @@ def index_bodies(names: IndexNames, settings: IndexSettings) -> dict[str, dict[s
     complaints["mappings"]["properties"].update(copy.deepcopy(article_fields))
 
     fixed = {"complaints": complaints}
-    for name in ("alerts", "fetch_log", "audit", "complaint_links", "users"):
+    for name in ("alerts", "fetch_log", "audit", "complaint_links", "users", "statements"):
         body = load_template(name)
         body["settings"]["index"].update(_index_settings(settings))
         fixed[name] = body
@@ -133,6 +139,7 @@ def apply_layout(
         (names.audit, bodies["audit"]),
         (names.complaint_links, bodies["complaint_links"]),
         (names.users, bodies["users"]),
+        (names.statements, bodies["statements"]),
     )
     for name, body in fixed:
         if engine.create_index(name, body):

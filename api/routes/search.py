@@ -1,0 +1,489 @@
+"""Searching coverage: the JSON API, saved searches, CSV/XLSX export and the search pages.
+
+Request bodies come from `api.search_dsl`; this module parses parameters, calls the engine and
+shapes answers. Engine refusals of a search become 422 (never a 5xx), an unreachable engine 503.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
+from pydantic import BaseModel, Field
+
+from alerts.lexicon import CrisisLexicon, load_lexicon
+from api import search_dsl as dsl
+from api.auth.deps import CurrentUser
+from api.deps import EngineDep, NamesDep, SettingsDep
+from api.pages import render
+from diemnong.settings import Settings
+from indexer.adapter import Engine, EngineRequestError, EngineUnavailable
+from indexer.layout import IndexNames, load_template
+
+router = APIRouter(tags=["search"])
+P = ParamSpec("P")
+T = TypeVar("T")
+ENGINE_DOWN = "Máy tìm kiếm không phản hồi, vui lòng thử lại sau (search engine unavailable)."
+REFUSED = "Máy tìm kiếm không chấp nhận câu tìm kiếm này (the engine refused this search)."
+EXPORT_COLUMNS = (
+    "title",
+    "outlet",
+    "published_at",
+    "url",
+    "section",
+    "province",
+    "story_cluster_id",
+)
+EXPORT_HEADERS = (
+    "Tiêu đề",
+    "Báo",
+    "Thời gian đăng",
+    "Địa chỉ",
+    "Chuyên mục",
+    "Tỉnh/thành",
+    "Cụm tin",
+)
+
+
+def saved_searches_index(names: IndexNames) -> str:
+    """Until `IndexNames` has a ``saved_searches`` property, the same name derived here."""
+    found = getattr(names, "saved_searches", None)
+    return found if isinstance(found, str) else f"{names.prefix}saved-searches"
+
+
+@lru_cache(maxsize=4)
+def _lexicon(path: Path | None) -> CrisisLexicon:
+    return load_lexicon(path)
+
+
+def _engine_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    try:
+        return function(*args, **kwargs)
+    except EngineUnavailable as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, ENGINE_DOWN) from error
+    except EngineRequestError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, REFUSED) from error
+
+
+def _date(value: str | None, what: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise dsl.InvalidSearch(
+            f"Ngày '{what}' không hợp lệ, cần dạng YYYY-MM-DD ({what}: invalid date)."
+        ) from error
+
+
+def search_params(
+    q: Annotated[str, Query(description='Từ khoá; có/không dấu, "cụm từ", AND/OR/NOT')] = "",
+    date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD")] = None,
+    outlet: Annotated[list[str] | None, Query()] = None,
+    outlet_kind: str | None = None,
+    province: str | None = None,
+    complaint: str | None = None,
+    crisis: bool = False,
+    entity: str | None = None,
+    sort: dsl.Sort = "relevance",
+    size: Annotated[int, Query(ge=1, le=dsl.MAX_PAGE)] = 20,
+    cursor: str | None = None,
+) -> dsl.SearchParams:
+    try:
+        params = dsl.SearchParams(
+            q=q,
+            date_from=_date(date_from, "from"),
+            date_to=_date(date_to, "to"),
+            outlets=[o for o in outlet or [] if o],
+            outlet_kind=outlet_kind or None,
+            province=province or None,
+            complaint=complaint or None,
+            crisis=crisis,
+            entity=entity or None,
+            sort=sort,
+            size=size,
+            cursor=cursor or None,
+        )
+        params.check()
+        if params.cursor:
+            dsl.decode_cursor(params.cursor)
+    except dsl.InvalidSearch as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    return params
+
+
+ParamsDep = Annotated[dsl.SearchParams, Depends(search_params)]
+
+
+def _filters(
+    engine: Engine, names: IndexNames, settings: Settings, params: dsl.SearchParams
+) -> list[dict[str, Any]]:
+    linked: list[str] | None = None
+    if params.complaint is not None:
+        found = engine.search(
+            names.complaint_links,
+            dsl.links_body(params.complaint),
+            params={"ignore_unavailable": "true"},
+        )
+        linked = [hit["_source"]["article_id"] for hit in found["hits"]["hits"]]
+    lexicon = _lexicon(settings.alerts.lexicon_file) if params.crisis else None
+    return dsl.filters(params, ZoneInfo(settings.timezone), lexicon, linked)
+
+
+def _local(value: str | None, zone: ZoneInfo) -> str | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(zone).isoformat()
+
+
+def _snippet(hit: dict[str, Any]) -> tuple[str, str]:
+    """Title and snippet as HTML: the engine's escaped highlight, else our escaped text."""
+    marks = hit.get("highlight", {})
+    source = hit["_source"]
+    title = (marks.get("title") or marks.get("title.folded") or [None])[0]
+    fragments = (
+        marks.get("body")
+        or marks.get("body.folded")
+        or marks.get("lead")
+        or marks.get("lead.folded")
+    )
+    snippet = " … ".join(fragments) if fragments else str(escape((source.get("lead") or "")[:240]))
+    return title or str(escape(source.get("title") or "")), snippet
+
+
+def _carriers(
+    engine: Engine, names: IndexNames, cluster_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    if not cluster_ids:
+        return {}
+    found = engine.search(names.articles, dsl.carriers_body(cluster_ids))
+    outlets = {
+        b["key"]: int(b["outlets"]["value"]) for b in found["aggregations"]["clusters"]["buckets"]
+    }
+    result: dict[str, dict[str, Any]] = {}
+    for hit in found["hits"]["hits"]:
+        inner = hit["inner_hits"]["carriers"]["hits"]
+        cluster = hit["fields"]["story_cluster_id"][0]
+        result[cluster] = {
+            "articles": int(inner["total"]["value"]),
+            "outlets": outlets.get(cluster, 0),
+            "original_id": inner["hits"][0]["_source"]["id"] if inner["hits"] else None,
+            "carriers": [h["_source"] for h in inner["hits"]],
+        }
+    return result
+
+
+def run_search(
+    engine: Engine, names: IndexNames, settings: Settings, params: dsl.SearchParams
+) -> dict[str, Any]:
+    """The answer of ``GET /api/search`` (the search page renders the same dict)."""
+    zone = ZoneInfo(settings.timezone)
+    clauses = _filters(engine, names, settings, params)
+    found = engine.search(
+        names.articles,
+        dsl.search_body(params, clauses, zone),
+        params={"ignore_unavailable": "true"},
+    )
+    hits = found["hits"]["hits"]
+    clusters = sorted(
+        {h["_source"]["story_cluster_id"] for h in hits if h["_source"].get("story_cluster_id")}
+    )
+    carried = _carriers(engine, names, clusters)
+    results = []
+    for hit in hits:
+        source = hit["_source"]
+        title_html, snippet_html = _snippet(hit)
+        group = carried.get(source.get("story_cluster_id") or "", None)
+        results.append(
+            {
+                **source,
+                "published_at": _local(source.get("published_at"), zone),
+                "title_html": title_html,
+                "snippet_html": snippet_html,
+                "score": hit.get("_score"),
+                "carried_by": group["outlets"] if group else 1,
+                "cluster_articles": group["articles"] if group else 1,
+                "carriers": group["carriers"] if group else [],
+            }
+        )
+    aggs = found.get("aggregations", {})
+    facets = {
+        name: [
+            {"value": b["key"], "count": b["doc_count"]}
+            for b in aggs.get(name, {}).get("buckets", [])
+        ]
+        for name in dsl.FACET_FIELDS
+    }
+    timeline = [
+        {"at": b["key_as_string"], "count": b["doc_count"]}
+        for b in aggs.get("timeline", {}).get("buckets", [])
+    ]
+    full_page = len(hits) == params.size
+    return {
+        "total": found["hits"]["total"]["value"],
+        "results": results,
+        "facets": facets,
+        "top_outlets": facets["outlet"][:5],
+        "timeline": timeline,
+        "interval": dsl.histogram_interval(params),
+        "next": dsl.encode_cursor(hits[-1]["sort"]) if hits and full_page else None,
+    }
+
+
+@router.get("/api/search")
+def search(
+    params: ParamsDep, engine: EngineDep, names: NamesDep, settings: SettingsDep, user: CurrentUser
+) -> dict[str, Any]:
+    """Search stored coverage: text, filters, facets, timeline, republications grouped."""
+    return _engine_call(run_search, engine, names, settings, params)
+
+
+# -- export ----------------------------------------------------------------------------------
+def _cell(value: Any) -> str:
+    """Text for a spreadsheet cell; a leading = + - @ would run as a formula, so it is quoted."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_rows(
+    engine: Engine, names: IndexNames, settings: Settings, params: dsl.SearchParams
+) -> list[list[str]]:
+    zone = ZoneInfo(settings.timezone)
+    clauses = _filters(engine, names, settings, params)
+    rows: list[list[str]] = []
+    after: list[Any] | None = None
+    while len(rows) < dsl.EXPORT_LIMIT:
+        page = min(1000, dsl.EXPORT_LIMIT - len(rows))
+        found = engine.search(
+            names.articles,
+            dsl.export_body(params, clauses, page, after),
+            params={"ignore_unavailable": "true"},
+        )
+        hits = found["hits"]["hits"]
+        for hit in hits:
+            source = {
+                **hit["_source"],
+                "published_at": _local(hit["_source"].get("published_at"), zone),
+            }
+            rows.append([_cell(source.get(column)) for column in EXPORT_COLUMNS])
+        if len(hits) < page:
+            break
+        after = hits[-1]["sort"]
+    return rows
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Bai bao")
+    sheet.append(list(EXPORT_HEADERS))
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@router.get("/api/search/export")
+def export(
+    params: ParamsDep,
+    engine: EngineDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> Response:
+    """Up to 10,000 matching articles as CSV (UTF-8 with BOM, for Excel) or XLSX."""
+    rows = _engine_call(export_rows, engine, names, settings, params)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    if format == "xlsx":
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        content = _xlsx(rows)
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(EXPORT_HEADERS)
+        writer.writerows(rows)
+        media = "text/csv; charset=utf-8"
+        content = ("\ufeff" + text.getvalue()).encode("utf-8")
+    disposition = f'attachment; filename="diemnong-{stamp}.{format}"'
+    return Response(content, media_type=media, headers={"Content-Disposition": disposition})
+
+
+# -- saved searches --------------------------------------------------------------------------
+class SavedSearchIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(default="", max_length=dsl.MAX_QUERY_CHARS)
+    filters: dict[str, Any] = Field(default_factory=dict)
+    alert: bool = False
+
+
+def ensure_saved_searches_index(engine: Engine, names: IndexNames, settings: Settings) -> None:
+    """Create the index from ``indexer/templates/saved_searches.json`` when it is missing."""
+    index = saved_searches_index(names)
+    if not engine.index_exists(index):
+        body = load_template("saved_searches")
+        body["settings"]["index"].update(
+            {
+                "number_of_shards": settings.index.shards,
+                "number_of_replicas": settings.index.replicas,
+            }
+        )
+        engine.create_index(index, body)
+
+
+@router.post("/api/saved-searches", status_code=status.HTTP_201_CREATED)
+def save_search(
+    body: SavedSearchIn,
+    engine: EngineDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> dict[str, Any]:
+    """Keep a search under a name; ``alert: true`` asks the alert worker to watch it."""
+    doc = {
+        "id": uuid.uuid4().hex,
+        "owner": user.username,
+        **body.model_dump(),
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+
+    def write() -> None:
+        ensure_saved_searches_index(engine, names, settings)
+        engine.create(saved_searches_index(names), doc["id"], doc, refresh=True)
+
+    _engine_call(write)
+    return doc
+
+
+@router.get("/api/saved-searches")
+def list_saved(engine: EngineDep, names: NamesDep, user: CurrentUser) -> list[dict[str, Any]]:
+    """Your saved searches, newest first."""
+    found = _engine_call(
+        engine.search,
+        saved_searches_index(names),
+        dsl.saved_searches_body(user.username),
+        params={"ignore_unavailable": "true"},
+    )
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+@router.delete("/api/saved-searches/{search_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_saved(search_id: str, engine: EngineDep, names: NamesDep, user: CurrentUser) -> Response:
+    """Delete one of your saved searches."""
+    index = saved_searches_index(names)
+    if not search_id.isalnum():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Không có tìm kiếm đã lưu này.")
+    try:
+        doc = _engine_call(engine.get, index, search_id)
+    except HTTPException:
+        doc = None
+    if doc is None or doc.get("owner") != user.username:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Không có tìm kiếm đã lưu này.")
+    _engine_call(engine.delete, index, search_id, refresh=True)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- pages -----------------------------------------------------------------------------------
+def _page_link(request: Request, **changes: str | None) -> str:
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    items += [(k, v) for k, v in changes.items() if v is not None]
+    return "/?" + urlencode(items)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def search_page(
+    request: Request, engine: EngineDep, names: NamesDep, settings: SettingsDep, user: CurrentUser
+) -> HTMLResponse:
+    """The search page: one box, filters, results, facets and the timeline."""
+    context: dict[str, Any] = {"args": request.query_params, "error": None, "answer": None}
+    try:
+        params = search_params(
+            q=request.query_params.get("q", ""),
+            date_from=request.query_params.get("from"),
+            date_to=request.query_params.get("to"),
+            outlet=request.query_params.getlist("outlet"),
+            outlet_kind=request.query_params.get("outlet_kind"),
+            province=request.query_params.get("province"),
+            complaint=request.query_params.get("complaint"),
+            crisis=request.query_params.get("crisis") in ("true", "1", "on"),
+            entity=request.query_params.get("entity"),
+            sort="date" if request.query_params.get("sort") == "date" else "relevance",
+            size=20,
+            cursor=request.query_params.get("cursor"),
+        )
+        answer = _engine_call(run_search, engine, names, settings, params)
+    except HTTPException as error:
+        context["error"] = str(error.detail)
+        return render(
+            request, "search.html", user, context, active="search", status_code=error.status_code
+        )
+    peak = max((b["count"] for b in answer["timeline"]), default=0)
+    for result in answer["results"]:
+        # built by _snippet: the engine's html-encoded highlight or markupsafe.escape output
+        result["title_html"] = Markup(result["title_html"])  # noqa: S704
+        result["snippet_html"] = Markup(result["snippet_html"])  # noqa: S704
+    context.update(
+        answer=answer,
+        peak=peak,
+        next_link=_page_link(request, cursor=answer["next"]) if answer["next"] else None,
+        facet_link=lambda name, value: _page_link(request, **{name: value, "cursor": None}),
+        export_link=lambda fmt: (
+            "/api/search/export?"
+            + urlencode(
+                [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+                + [("format", fmt)]
+            )
+        ),
+    )
+    return render(request, "search.html", user, context, active="search")
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
+def article_page(
+    article_id: str,
+    request: Request,
+    engine: EngineDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> HTMLResponse:
+    """One article as text (never its HTML), its entities and the complaints it touches."""
+    zone = ZoneInfo(settings.timezone)
+    found = _engine_call(
+        engine.search,
+        names.articles,
+        dsl.article_body(article_id),
+        params={"ignore_unavailable": "true"},
+    )
+    hits = found["hits"]["hits"]
+    if not hits:
+        missing = {"title": "Không tìm thấy", "message": "Không có bài báo này."}
+        return render(request, "auth/error.html", user, missing, status_code=404)
+    article = hits[0]["_source"]
+    links = _engine_call(
+        engine.search,
+        names.complaint_links,
+        dsl.article_links_body(article_id),
+        params={"ignore_unavailable": "true"},
+    )
+    context: dict[str, Any] = {
+        "article": article,
+        "published": _local(article.get("published_at"), zone),
+        "paragraphs": [p.strip() for p in (article.get("body") or "").split("\n") if p.strip()],
+        "cases": [hit["_source"] for hit in links["hits"]["hits"]],
+    }
+    return render(request, "article.html", user, context, active="search")

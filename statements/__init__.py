@@ -1,0 +1,1 @@
+"""Press statements (thông cáo báo chí): drafting, strategy, versions and export."""
