@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.auth import install_auth, security_headers
-from api.routes import alerts, complaint_pages, complaints, health, statements
+from api.routes import alerts, complaint_pages, complaints, health, search, statements
 from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.connection import open_engine
@@ -46,6 +46,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(complaints.router)
     app.include_router(complaints.audit_router)
+    app.include_router(search.router)
     app.include_router(statements.router)
     app.include_router(statements.pages)
     app.include_router(alerts.router)

@@ -76,6 +76,11 @@ class IndexNames:
         return f"{self.prefix}statements"
 
     @property
+    def saved_searches(self) -> str:
+        """Users' saved searches (api.routes.search); alert=true ones feed the alert worker."""
+        return f"{self.prefix}saved-searches"
+
+    @property
     def all_patterns(self) -> list[str]:
         return [
             self.article_pattern,
@@ -86,6 +91,7 @@ class IndexNames:
             self.complaint_links,
             self.users,
             self.statements,
+            self.saved_searches,
         ]
 
 
@@ -113,7 +119,15 @@ def index_bodies(names: IndexNames, settings: IndexSettings) -> dict[str, dict[s
     complaints["mappings"]["properties"].update(copy.deepcopy(article_fields))
 
     fixed = {"complaints": complaints}
-    for name in ("alerts", "fetch_log", "audit", "complaint_links", "users", "statements"):
+    for name in (
+        "alerts",
+        "fetch_log",
+        "audit",
+        "complaint_links",
+        "users",
+        "statements",
+        "saved_searches",
+    ):
         body = load_template(name)
         body["settings"]["index"].update(_index_settings(settings))
         fixed[name] = body
@@ -140,6 +154,7 @@ def apply_layout(
         (names.complaint_links, bodies["complaint_links"]),
         (names.users, bodies["users"]),
         (names.statements, bodies["statements"]),
+        (names.saved_searches, bodies["saved_searches"]),
     )
     for name, body in fixed:
         if engine.create_index(name, body):

@@ -57,9 +57,7 @@ EXPORT_HEADERS = (
 
 
 def saved_searches_index(names: IndexNames) -> str:
-    """Until `IndexNames` has a ``saved_searches`` property, the same name derived here."""
-    found = getattr(names, "saved_searches", None)
-    return found if isinstance(found, str) else f"{names.prefix}saved-searches"
+    return names.saved_searches
 
 
 @lru_cache(maxsize=4)

@@ -36,6 +36,14 @@ class EngineError(RuntimeError):
     """A one-line explanation of what went wrong and how to fix it."""
 
 
+class PortTaken(EngineError):
+    """Another program bound one of our ports between the check and the JVM's bind."""
+
+
+BIND_ATTEMPTS = 3
+_BIND_FAILURE = re.compile(r"BindException|Address already in use|BindTransportException")
+
+
 @dataclass
 class EngineState:
     pid: int
@@ -267,6 +275,18 @@ class EmbeddedEngine:
         runner = install_runner(
             self.settings.cache_dir, version, self.settings.engine.maven_settings
         )
+        for attempt in range(BIND_ATTEMPTS):
+            try:
+                return self._launch(java, version, runner, node_count, notes)
+            except PortTaken:
+                if attempt == BIND_ATTEMPTS - 1 or self.settings.engine.port:
+                    raise
+                notes.append("a port was taken by another program during start: retried")
+        raise AssertionError("unreachable")
+
+    def _launch(
+        self, java: JavaRuntime, version: str, runner: Path, node_count: int, notes: list[str]
+    ) -> EngineStatus:
         port = self._choose_ports(node_count)
         conf = self._config_dir(free_port_run(node_count, TRANSPORT_PORT_RANGE), node_count)
         heap = self.settings.engine.heap_mb
@@ -319,13 +339,16 @@ class EmbeddedEngine:
         (self.home / "last_port").write_text(state.url.rsplit(":", 1)[1], "utf-8")
         return self.status()
 
-    def _bound_ports(self, log_offset: int) -> list[int]:
+    def _log_since(self, log_offset: int) -> str:
         try:
             with self.log_file.open(encoding="utf-8", errors="replace") as handle:
                 handle.seek(log_offset)
-                return [int(m.group(1)) for m in _HTTP_BOUND.finditer(handle.read())]
+                return handle.read()
         except FileNotFoundError:
-            return []
+            return ""
+
+    def _bound_ports(self, log_offset: int) -> list[int]:
+        return [int(m.group(1)) for m in _HTTP_BOUND.finditer(self._log_since(log_offset))]
 
     def _node_urls(self, url: str, nodes: int) -> list[str] | None:
         """The HTTP URLs of all nodes once ``nodes`` have joined and health is yellow+."""
@@ -354,6 +377,8 @@ class EmbeddedEngine:
             code = proc.poll()
             if code is not None:
                 self.state_file.unlink(missing_ok=True)
+                if _BIND_FAILURE.search(self._log_since(log_offset)):
+                    raise PortTaken(f"port taken while the engine started (exit code {code})")
                 raise EngineError(
                     f"the engine died during start (exit code {code}); last lines of "
                     f"{self.log_file}:\n{self._last_log_lines()}"
