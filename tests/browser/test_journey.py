@@ -57,6 +57,24 @@ def test_draft_approve_download_acknowledge(
     case = case_with_coverage
     sign_in(page, live_app, accounts["spokesperson"])
 
+    page.goto(f"{live_app}/")
+    page.get_by_label("Từ khoá").fill("Tả Thanh Oai bồi thường")
+    page.get_by_role("button", name="Tìm").click()
+    page.wait_for_load_state()
+    with_marks = page.locator("ol.results > li").count()
+    assert with_marks >= 1
+    screenshot(page, "03-search-diacritics")
+    page.get_by_label("Từ khoá").fill("ta thanh oai boi thuong")
+    page.get_by_role("button", name="Tìm").click()
+    page.wait_for_load_state()
+    assert page.locator("ol.results > li").count() == with_marks
+    screenshot(page, "04-search-folded")
+    page.get_by_label("Số hồ sơ").fill(case)
+    page.get_by_role("button", name="Tìm").click()
+    page.wait_for_load_state()
+    assert 1 <= page.locator("ol.results > li").count() <= with_marks
+    screenshot(page, "05-search-filtered")
+
     page.goto(f"{live_app}/complaints")
     screenshot(page, "10-complaints")
     page.get_by_role("link", name=case).first.click()
