@@ -8,6 +8,8 @@ COPY crawlers ./crawlers
 COPY complaints ./complaints
 COPY alerts ./alerts
 COPY api ./api
+COPY statements ./statements
+COPY sources ./sources
 RUN pip install --no-cache-dir .
 ENV DIEMNONG_DATA_DIR=/data
 VOLUME ["/data"]

@@ -9,7 +9,7 @@ from scrapy.crawler import CrawlerProcess
 
 from crawlers.report import CrawlReport
 from crawlers.services import CrawlServices
-from crawlers.spiders.news import NewsSpider
+from crawlers.spiders.news import PARTS, NewsSpider
 from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.models import Source
@@ -55,6 +55,7 @@ def run_crawl(
     mode: str = "once",
     services: CrawlServices | None = None,
     log_level: str = "WARNING",
+    parts: frozenset[str] = PARTS,
 ) -> CrawlReport:
     """Crawl ``sources`` once (or keep watching them) in this process; returns the counts."""
     shared = services or CrawlServices.build(settings, engine)
@@ -63,6 +64,6 @@ def run_crawl(
     process = CrawlerProcess(
         {**scrapy_settings(shared, log_level), "LOG_INSTALL_ROOT_HANDLER": True}
     )
-    process.crawl(NewsSpider, sources=sources, mode=mode)
+    process.crawl(NewsSpider, sources=sources, mode=mode, parts=parts)
     process.start()
     return shared.report

@@ -33,6 +33,7 @@ from crawlers.services import CrawlServices
 from crawlers.vietnamese_dates import check_plausible
 from indexer.models import Source
 
+PARTS = frozenset({"feeds", "pages"})
 PAGINATION = re.compile(r"([?&]page=\d+|/trang-\d+(\.html?)?$|-p\d+(\.html?)?$)")
 
 
@@ -47,12 +48,18 @@ class NewsSpider(scrapy.Spider):
     name = "news"
 
     def __init__(
-        self, services: CrawlServices, sources: list[Source], mode: str = "once", **kwargs: Any
+        self,
+        services: CrawlServices,
+        sources: list[Source],
+        mode: str = "once",
+        parts: frozenset[str] = PARTS,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.services = services
         self.sources = sources
         self.mode = mode
+        self.parts = parts
         self.max_section_pages = services.settings.crawler.max_section_pages
         self._section_due: dict[str, float] = {}
         self._loop: task.LoopingCall | None = None
@@ -78,11 +85,11 @@ class NewsSpider(scrapy.Spider):
 
     def _initial_requests(self) -> Iterator[scrapy.Request]:
         for source in self.sources:
-            for url in source.feeds:
-                yield self._feed_request(source, url)
-            for url in source.sitemaps:
-                yield self._request(url, self.parse_sitemap, source, "sitemap", dont_filter=True)
-            yield from self._section_requests(source)
+            if "feeds" in self.parts:
+                for url in source.feeds:
+                    yield self._feed_request(source, url)
+            if "pages" in self.parts:
+                yield from self._page_requests(source)
 
     def _request(
         self, url: str, callback: Any, source: Source, via: str, **kwargs: Any
@@ -101,8 +108,11 @@ class NewsSpider(scrapy.Spider):
             meta={"handle_httpstatus_list": [304], "feed_url": url},
         )
 
-    def _section_requests(self, source: Source) -> Iterator[scrapy.Request]:
+    def _page_requests(self, source: Source) -> Iterator[scrapy.Request]:
+        """Sitemaps and section pages: crawled again every ``crawl_interval_s``."""
         self._section_due[source.name] = time.time() + source.crawl_interval_s
+        for url in source.sitemaps:
+            yield self._request(url, self.parse_sitemap, source, "sitemap", dont_filter=True)
         for url in source.sections:
             yield self._request(
                 url, self.parse_section, source, "section", dont_filter=True, meta={"page": 1}
@@ -125,11 +135,12 @@ class NewsSpider(scrapy.Spider):
         engine = self.crawler.engine
         now = time.time()
         for source in self.sources:
-            for url in self.services.feeds.due(source.feeds, now):
-                self.services.feeds.get(url).next_due = now + 3600  # until the answer comes
-                engine.crawl(self._feed_request(source, url))
-            if self._section_due.get(source.name, 0) <= now:
-                for request in self._section_requests(source):
+            if "feeds" in self.parts:
+                for url in self.services.feeds.due(source.feeds, now):
+                    self.services.feeds.get(url).next_due = now + 3600  # until the answer comes
+                    engine.crawl(self._feed_request(source, url))
+            if "pages" in self.parts and self._section_due.get(source.name, 0) <= now:
+                for request in self._page_requests(source):
                     engine.crawl(request)
 
     def _idle(self, spider: scrapy.Spider) -> None:

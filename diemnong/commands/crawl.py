@@ -43,7 +43,21 @@ def _sources(cli: CliContext, only: list[str]) -> list[Source]:
     return sources
 
 
-def _run(cli: CliContext, only: list[str], mode: str, log_level: str = "WARNING") -> None:
+def _parts(only: list[str]) -> frozenset[str]:
+    chosen = frozenset(only) or frozenset({"feeds", "pages"})
+    unknown = chosen - {"feeds", "pages"}
+    if unknown:
+        raise typer.BadParameter(f"--only takes feeds or pages, not {', '.join(sorted(unknown))}")
+    return chosen
+
+
+def _run(
+    cli: CliContext,
+    only: list[str],
+    mode: str,
+    log_level: str = "WARNING",
+    parts: frozenset[str] = frozenset({"feeds", "pages"}),
+) -> None:
     # Scrapy, spaCy and the extraction stack load only when a crawl really runs.
     from crawlers.run import run_crawl
     from crawlers.services import CrawlServices
@@ -80,18 +94,20 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         source: list[str] = typer.Option([], "--source", "-s", help="Only these outlets."),
         log_level: str = typer.Option("WARNING", help="Scrapy log level (INFO, DEBUG)."),
+        only: list[str] = typer.Option([], help="feeds or pages (sitemaps and sections)."),
     ) -> None:
         """One pass over every source's feeds, sitemaps and sections; new articles are indexed."""
-        _run(context(ctx), source, "once", log_level.upper())
+        _run(context(ctx), source, "once", log_level.upper(), _parts(only))
 
     @app.command()
     def watch(
         ctx: typer.Context,
         source: list[str] = typer.Option([], "--source", "-s", help="Only these outlets."),
         log_level: str = typer.Option("WARNING", help="Scrapy log level (INFO, DEBUG)."),
+        only: list[str] = typer.Option([], help="feeds or pages (sitemaps and sections)."),
     ) -> None:
         """Keep polling feeds (adaptive intervals) and re-crawl sections; SIGTERM stops cleanly."""
-        _run(context(ctx), source, "watch", log_level.upper())
+        _run(context(ctx), source, "watch", log_level.upper(), _parts(only))
 
     @app.command()
     def extract(
