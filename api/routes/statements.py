@@ -40,6 +40,7 @@ from statements.strategy import (
 router = APIRouter(tags=["statements"])
 pages = APIRouter(include_in_schema=False)
 Editor = Annotated[User, Depends(require_at_least(Role.PRESS_OFFICER))]
+Approver = Annotated[User, Depends(require_at_least(Role.SPOKESPERSON))]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -169,13 +170,13 @@ def edit_statement(
 
 
 @router.post("/api/statements/{statement_id}/approve")
-def approve(statement_id: str, store: StoreDep, user: CurrentUser) -> dict[str, Any]:
+def approve(statement_id: str, store: StoreDep, user: Approver) -> dict[str, Any]:
     """Approve the current version (spokesperson or admin)."""
     return _step("approve", store, statement_id, user).model_dump(mode="json")
 
 
 @router.post("/api/statements/{statement_id}/issue")
-def issue(statement_id: str, store: StoreDep, user: CurrentUser) -> dict[str, Any]:
+def issue(statement_id: str, store: StoreDep, user: Approver) -> dict[str, Any]:
     """Issue an approved statement (spokesperson or admin); on time if within 24 h of the
     case's first alert."""
     return _step("issue", store, statement_id, user).model_dump(mode="json")
