@@ -185,7 +185,10 @@ def outbreak(
         volume,
         terms,
         tuple(listed.values()),
-        window=f"outbreak:{first_national.astimezone(UTC).isoformat()}",
+        # One outbreak per subject and smouldering episode: keyed on the day local coverage
+        # began, not on the first national story, which moves when an earlier-published
+        # national story is fetched later (that sent the same outbreak twice).
+        window=f"outbreak:{first_local.astimezone(UTC).date().isoformat()}",
         rule="crisis.outbreak",
         severity=severity,
         title=f"Báo trung ương đưa tin: {volume.label}",

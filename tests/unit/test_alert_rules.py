@@ -289,6 +289,38 @@ def test_local_to_national_is_an_outbreak(lexicon: CrisisLexicon) -> None:
     assert found.numbers["hours_local_before_national"] == pytest.approx(29)
 
 
+def test_an_earlier_national_story_found_later_is_the_same_outbreak(
+    lexicon: CrisisLexicon,
+) -> None:
+    """Seen in the demo: a national story published earlier but fetched later moved the first
+    national time, and the same outbreak was sent twice."""
+    local = NOW - timedelta(hours=3)
+    before = outbreak(
+        volume(
+            first_seen={
+                OutletKind.PROVINCIAL_PAPER: local,
+                OutletKind.NATIONAL_DAILY: NOW - timedelta(minutes=20),
+            }
+        ),
+        CrisisRule(),
+        lexicon,
+        NOW,
+    )
+    after = outbreak(
+        volume(
+            first_seen={
+                OutletKind.PROVINCIAL_PAPER: local,
+                OutletKind.NATIONAL_DAILY: NOW - timedelta(minutes=50),
+            }
+        ),
+        CrisisRule(),
+        lexicon,
+        NOW + timedelta(seconds=35),
+    )
+    assert before is not None and after is not None
+    assert (before.subject_key, before.window) == (after.subject_key, after.window)
+
+
 @pytest.mark.parametrize(
     "first_seen",
     [
