@@ -61,16 +61,11 @@ class AlertStore:
         return True
 
     def _read(self, alert_id: str) -> tuple[OutboxAlert, int, int] | None:
-        try:
-            found = self.engine.request("GET", f"/{self.index}/_doc/{alert_id}")
-        except EngineRequestError as error:
-            if error.status == 404:
-                return None
-            raise
-        if not found.get("found"):
+        found = self.engine.get_versioned(self.index, alert_id)
+        if found is None:
             return None
-        alert = OutboxAlert.model_validate(found["_source"])
-        return alert, int(found["_seq_no"]), int(found["_primary_term"])
+        source, seq_no, term = found
+        return OutboxAlert.model_validate(source), seq_no, term
 
     def get(self, alert_id: str) -> OutboxAlert | None:
         read = self._read(alert_id)
@@ -95,21 +90,16 @@ class AlertStore:
             if changed is None:
                 return None
             changed = changed.summarised().model_copy(update={"updated_at": datetime.now(UTC)})
-            params: dict[str, Any] = {"if_seq_no": seq_no, "if_primary_term": term}
-            if refresh:
-                params["refresh"] = "wait_for"
-            try:
-                self.engine.request(
-                    "PUT",
-                    f"/{self.index}/_doc/{alert_id}",
-                    body=changed.model_dump(mode="json"),
-                    params=params,
-                )
-            except EngineRequestError as error:
-                if error.status == 409:
-                    continue
-                raise
-            return changed
+            written = self.engine.put_if_unchanged(
+                self.index,
+                alert_id,
+                changed.model_dump(mode="json"),
+                seq_no,
+                term,
+                refresh="wait_for" if refresh else None,
+            )
+            if written:
+                return changed
         raise RuntimeError(f"alert {alert_id}: too many concurrent changes")
 
     # -- reads ---------------------------------------------------------------------------

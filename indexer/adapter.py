@@ -313,6 +313,42 @@ class Engine:
         params = {"refresh": "true"} if refresh else None
         self.request("PUT", f"/{index}/_doc/{doc_id}", body=dict(doc), params=params)
 
+    def get_versioned(self, index: str, doc_id: str) -> tuple[dict[str, Any], int, int] | None:
+        """A document with the (seq_no, primary_term) it was read at, for `put_if_unchanged`."""
+        try:
+            found: dict[str, Any] = self.request("GET", f"/{index}/_doc/{doc_id}")
+        except EngineRequestError as error:
+            if error.status == 404:
+                return None
+            raise
+        if not found.get("found"):
+            return None
+        return found["_source"], int(found["_seq_no"]), int(found["_primary_term"])
+
+    def put_if_unchanged(
+        self,
+        index: str,
+        doc_id: str,
+        doc: Mapping[str, Any],
+        seq_no: int,
+        primary_term: int,
+        refresh: str | None = None,
+    ) -> bool:
+        """Optimistic concurrency: write only if nobody wrote since the versioned read.
+
+        False on a conflict; the caller reads again, re-applies its change and retries.
+        """
+        params: dict[str, Any] = {"if_seq_no": seq_no, "if_primary_term": primary_term}
+        if refresh:
+            params["refresh"] = refresh
+        try:
+            self.request("PUT", f"/{index}/_doc/{doc_id}", body=dict(doc), params=params)
+        except EngineRequestError as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
     def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         try:
             found: dict[str, Any] = self.request("GET", f"/{index}/_doc/{doc_id}")

@@ -118,26 +118,17 @@ class StatementStore:
 
     def _update(self, statement_id: str, change: Callable[[Statement], None]) -> Statement:
         for _ in range(5):
-            found = self.engine.request("GET", f"/{self.index}/_doc/{statement_id}")
-            statement = Statement.model_validate(found["_source"])
+            found = self.engine.get_versioned(self.index, statement_id)
+            if found is None:
+                raise EngineRequestError(404, "not_found", f"statement {statement_id}")
+            source, seq_no, term = found
+            statement = Statement.model_validate(source)
             change(statement)
-            params = {
-                "if_seq_no": found["_seq_no"],
-                "if_primary_term": found["_primary_term"],
-                "refresh": "true",
-            }
-            try:
-                self.engine.request(
-                    "PUT",
-                    f"/{self.index}/_doc/{statement_id}",
-                    body=statement.model_dump(mode="json"),
-                    params=params,
-                )
-            except EngineRequestError as error:
-                if error.status == 409:
-                    continue
-                raise
-            return statement
+            body = statement.model_dump(mode="json")
+            if self.engine.put_if_unchanged(
+                self.index, statement_id, body, seq_no, term, refresh="true"
+            ):
+                return statement
         raise RuntimeError(f"statement {statement_id}: too many concurrent changes")
 
     def edit(self, statement_id: str, text: str, by: str, note: str | None = None) -> Statement:

@@ -145,3 +145,17 @@ def test_index_exists_tells_the_truth(engine: Engine, layout: IndexNames) -> Non
     assert engine.index_exists(layout.complaints) is True
     assert engine.index_exists(f"{layout.prefix}no-such-index") is False
     assert engine.supports_percolator_and_folding is True
+
+
+def test_put_if_unchanged_refuses_a_stale_version(engine: Engine, layout: IndexNames) -> None:
+    engine.put(layout.alerts, "cas", {"id": "cas", "title": "một"}, refresh=True)
+    read = engine.get_versioned(layout.alerts, "cas")
+    assert read is not None
+    _, seq_no, term = read
+    assert engine.put_if_unchanged(
+        layout.alerts, "cas", {"id": "cas", "title": "hai"}, seq_no, term
+    )
+    stale = {"id": "cas", "title": "ba"}
+    assert engine.put_if_unchanged(layout.alerts, "cas", stale, seq_no, term) is False
+    assert engine.get(layout.alerts, "cas") == {"id": "cas", "title": "hai"}
+    assert engine.get_versioned(layout.alerts, "missing") is None
