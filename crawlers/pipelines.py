@@ -25,8 +25,8 @@ from crawlers.items import EnrichedArticle, FetchedPage
 from crawlers.normalise import build_article
 from crawlers.report import CrawlReport
 from crawlers.services import CrawlServices
-from crawlers.spool import Spool, SpoolError
-from indexer.adapter import Engine, EngineUnavailable
+from crawlers.spool import IndexedBatch, Spool, SpoolError
+from indexer.adapter import Engine, EngineRequestError, EngineUnavailable
 from indexer.layout import IndexNames
 from indexer.models import Article
 from indexer.writer import ArticleWriter
@@ -140,7 +140,14 @@ def demote(engine: Engine, names: IndexNames, ids: Sequence[str]) -> None:
 
 
 class IndexStage(_ServicesComponent):
-    """Bulk-writes batches; when the engine is down the batch goes to the spool, not lost."""
+    """Bulk-writes batches; nothing is lost to an engine outage, a crash or a full disk.
+
+    Before a batch is written, its after-index work (percolation into complaint links, originals
+    to demote) goes to a durable backlog; the backlog is worked off only once the spool is
+    empty, so links always point to indexed articles. When the engine is down the batch goes
+    to the spool. When the spool's disk is full too, the crawl pauses: the batch stays in
+    memory and the stage retries until the disk takes it again.
+    """
 
     def __init__(
         self,
@@ -148,40 +155,84 @@ class IndexStage(_ServicesComponent):
         spool: Spool,
         services: CrawlServices,
         batch_size: int = 50,
+        crawler: Any = None,
     ) -> None:
         self.writer = writer
         self.spool = spool
+        self.backlog = services.backlog
         self.services = services
         self.batch_size = batch_size
+        self.crawler = crawler
+        self.paused_since: float | None = None
         self._batch: list[EnrichedArticle] = []
         self._timer: task.LoopingCall | None = None
         self._engine_down_until = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> IndexStage:
+        stage = cls.from_services(crawler.settings["DIEMNONG_SERVICES"])
+        stage.crawler = crawler
+        return stage
 
     @classmethod
     def from_services(cls, services: CrawlServices) -> IndexStage:
         return cls(services.writer, services.spool, services, services.settings.crawler.index_batch)
 
     def open_spider(self, spider: Any = None) -> None:
-        self.replay_spool()
-        self._timer = task.LoopingCall(self.flush)
+        self.catch_up()
+        self._timer = task.LoopingCall(self._tick)
         self._timer.start(2.0, now=False)
 
     def close_spider(self, spider: Any = None) -> None:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
-        self.flush()
+        try:
+            self.flush()
+        except SpoolError as error:
+            log.error("%s; %d articles were not kept", error, len(self._batch))
+            self.services.report.add("(all)", "lost", len(self._batch))
         self.services.save()
 
     def process_item(self, item: Any, spider: Any = None) -> Article:
         enriched: EnrichedArticle = item
         self._batch.append(enriched)
-        if len(self._batch) >= self.batch_size:
-            self.flush()
+        if len(self._batch) >= self.batch_size and self.paused_since is None:
+            self._flush_or_pause()
         return enriched.article
+
+    def _tick(self) -> None:
+        """The periodic flush; it must never raise, or Twisted stops calling it."""
+        try:
+            self._flush_or_pause()
+        except Exception:
+            log.exception("periodic flush failed; retrying in 2 s")
+
+    def _flush_or_pause(self) -> None:
+        try:
+            self.flush()
+        except SpoolError as error:
+            if self.paused_since is None:
+                self.paused_since = time.monotonic()
+                log.error("ingestion paused: %s", error)
+                self.services.report.add("(all)", "paused")
+                if self.crawler is not None:
+                    self.crawler.engine.pause()
+            return
+        if self.paused_since is not None:
+            log.warning(
+                "ingestion resumed after %.0f s paused", time.monotonic() - self.paused_since
+            )
+            self.paused_since = None
+            if self.crawler is not None:
+                self.crawler.engine.unpause()
 
     def _engine_down(self) -> bool:
         """After a failure, skip the engine for a while: spooling must not wait on retries."""
         return time.monotonic() < self._engine_down_until
+
+    def _mark_engine_down(self) -> None:
+        if not self._engine_down():
+            self._engine_down_until = time.monotonic() + ENGINE_RETRY_AFTER_S
 
     def replay_spool(self) -> None:
         if self.writer is None or self._engine_down() or not self.spool.files():
@@ -189,18 +240,47 @@ class IndexStage(_ServicesComponent):
         try:
             result = self.spool.replay(self.writer)
         except EngineUnavailable:
-            self._engine_down_until = time.monotonic() + ENGINE_RETRY_AFTER_S
+            self._mark_engine_down()
             return
         log.info("replayed spool: %s created, %s duplicates", result.created, result.duplicates)
+
+    def catch_up(self) -> None:
+        """Replay the spool, then work off the after-index backlog, while the engine answers."""
+        self.replay_spool()
+        if self.writer is None or self._engine_down() or self.spool.files():
+            return
+        try:
+            self.backlog.drain(self._after_index)
+        except EngineUnavailable:
+            self._mark_engine_down()
+
+    def _after_index(self, batch: list[IndexedBatch]) -> None:
+        engine = self.services.engine
+        for pending in batch:
+            try:
+                if pending.demoted and engine is not None:
+                    engine.refresh(self.services.names.articles)
+                    demote(engine, self.services.names, pending.demoted)
+                for hook in self.services.after_index:
+                    hook(pending.articles)
+            except EngineRequestError as error:
+                for article in pending.articles:
+                    self.services.fetch_log.record(
+                        article.url, article.outlet, "percolate", str(error), error.status
+                    )
 
     def flush(self) -> None:
         batch, self._batch = self._batch, []
         if not batch:
-            self.replay_spool()
+            self.catch_up()
             return
         articles = [e.article for e in batch]
         report = self.services.report
         try:
+            if self.services.after_index or any(e.demoted for e in batch):
+                self.backlog.put(
+                    [IndexedBatch(articles=articles, demoted=[i for e in batch for i in e.demoted])]
+                )
             if self.writer is None:
                 raise EngineUnavailable("no engine configured")
             if self._engine_down():
@@ -208,13 +288,8 @@ class IndexStage(_ServicesComponent):
             self.replay_spool()
             with report.timed("index"):
                 result = self.writer.write(articles)
-            demoted = [i for e in batch for i in e.demoted]
-            if demoted and self.services.engine is not None:
-                self.services.engine.refresh(self.services.names.articles)
-                demote(self.services.engine, self.services.names, demoted)
         except EngineUnavailable as error:
-            if not self._engine_down():
-                self._engine_down_until = time.monotonic() + ENGINE_RETRY_AFTER_S
+            self._mark_engine_down()
             log.warning("engine unavailable (%s): spooling %d articles", error, len(articles))
             try:
                 self.spool.put(articles)
@@ -225,6 +300,9 @@ class IndexStage(_ServicesComponent):
                 report.add(article.outlet, "spooled")
             self._mark_seen(articles, "spooled")
             return
+        except SpoolError:
+            self._batch = batch + self._batch
+            raise
         for failure in result.failed:
             self.services.fetch_log.record(
                 failure.doc_id or "?", None, "index", failure.reason, failure.status
@@ -233,8 +311,8 @@ class IndexStage(_ServicesComponent):
             report.add(article.outlet, "indexed")
         report.add("(all)", "duplicates", result.duplicates)
         self._mark_seen(articles, "indexed")
-        for hook in self.services.after_index:
-            hook(articles)
+        with report.timed("percolate"):
+            self.catch_up()
 
     def _mark_seen(self, articles: Sequence[Article], outcome: str) -> None:
         self.services.seen.mark(

@@ -17,7 +17,7 @@ from crawlers.feed_state import FeedStates
 from crawlers.fetch_log import FetchLog
 from crawlers.report import CrawlReport
 from crawlers.seen import SeenUrls
-from crawlers.spool import Spool
+from crawlers.spool import AfterIndexBacklog, Spool
 from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.layout import IndexNames
@@ -46,6 +46,7 @@ class CrawlServices:
     feeds: FeedStates
     seen: SeenUrls
     spool: Spool
+    backlog: AfterIndexBacklog
     clusterer: StoryClusterer
     clusterer_path: Path
     entities: EntityExtractor
@@ -82,6 +83,7 @@ class CrawlServices:
             ),
             seen=SeenUrls(state / "seen.sqlite"),
             spool=Spool(state / "spool"),
+            backlog=AfterIndexBacklog(state / "after-index"),
             clusterer=clusterer,
             clusterer_path=clusterer_path,
             entities=EntityExtractor(),

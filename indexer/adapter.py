@@ -86,14 +86,14 @@ def _error_details(info: Any, fallback: str) -> tuple[str, str]:
 
 
 class _OpenSearchBackend:
-    def __init__(self, url: str, settings: EngineSettings) -> None:
+    def __init__(self, hosts: list[str], settings: EngineSettings) -> None:
         from opensearchpy import OpenSearch
 
         auth = None
         if settings.username and settings.password:
             auth = (settings.username, settings.password.get_secret_value())
         self.client = OpenSearch(
-            hosts=[url],
+            hosts=hosts,
             http_auth=auth,
             verify_certs=settings.verify_certs,
             timeout=settings.timeout_s,
@@ -142,14 +142,14 @@ class _ElasticsearchBackend:
         "content-type": "application/json",
     }
 
-    def __init__(self, url: str, settings: EngineSettings) -> None:
+    def __init__(self, hosts: list[str], settings: EngineSettings) -> None:
         from elasticsearch import Elasticsearch
 
         auth = None
         if settings.username and settings.password:
             auth = (settings.username, settings.password.get_secret_value())
         self.client = Elasticsearch(
-            url,
+            hosts,
             basic_auth=auth,
             verify_certs=settings.verify_certs,
             request_timeout=settings.timeout_s,
@@ -197,8 +197,26 @@ class _ElasticsearchBackend:
         self.client.close()
 
 
+def engine_hosts(url: str) -> list[str]:
+    """The node URLs of an engine setting: one URL, or several separated by commas."""
+    hosts = [part.strip().rstrip("/") for part in url.split(",") if part.strip()]
+    if not hosts:
+        raise EngineUnavailable("no engine URL given")
+    return hosts
+
+
 def detect_flavour(url: str, settings: EngineSettings) -> tuple[Flavour, tuple[int, ...]]:
-    """Ask ``GET /`` which engine and version answers at ``url``."""
+    """Ask ``GET /`` which engine and version answers, at the first of the URLs that does."""
+    hosts = engine_hosts(url)
+    for host in hosts[:-1]:
+        try:
+            return _detect_flavour(host, settings)
+        except EngineUnavailable:
+            continue
+    return _detect_flavour(hosts[-1], settings)
+
+
+def _detect_flavour(url: str, settings: EngineSettings) -> tuple[Flavour, tuple[int, ...]]:
     auth = None
     if settings.username and settings.password:
         auth = (settings.username, settings.password.get_secret_value())
@@ -248,11 +266,13 @@ class Engine:
 
     @classmethod
     def connect(cls, url: str, settings: EngineSettings) -> Engine:
+        """Connect to one node or, with comma-separated URLs, to a cluster's nodes in turn."""
         flavour, version = detect_flavour(url, settings)
+        hosts = engine_hosts(url)
         if flavour == "opensearch":
-            backend: _Backend = _OpenSearchBackend(url, settings)
+            backend: _Backend = _OpenSearchBackend(hosts, settings)
         else:
-            backend = _ElasticsearchBackend(url, settings)
+            backend = _ElasticsearchBackend(hosts, settings)
         return cls(backend, flavour, version, url, settings.max_retries)
 
     def close(self) -> None:

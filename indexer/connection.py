@@ -12,7 +12,7 @@ def engine_url(settings: Settings) -> str:
         return settings.engine.url.rstrip("/")
     status = EmbeddedEngine(settings).status()
     if status.running and status.state is not None:
-        return status.state.url
+        return ",".join(status.state.urls)
     raise EngineUnavailable(
         "no search engine: run 'diemnong engine start' for the embedded one, "
         "or set DIEMNONG_ENGINE__URL to an OpenSearch/Elasticsearch URL"

@@ -16,6 +16,7 @@ future (Ninh Bình-like), and a windows-1258 portal (Thanh Trì-like).
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import traceback
 from dataclasses import replace
@@ -239,6 +240,12 @@ class FixtureSite:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     site: FixtureSite
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A crawler hanging up (a size limit, a killed crawl) is normal here, not a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -86,6 +86,12 @@ def _run(
     pending = services.spool.pending()
     if pending:
         cli.console.print(f"{pending} articles wait in the spool for the engine (kept on disk)")
+    unlinked = services.backlog.articles_pending()
+    if unlinked:
+        cli.console.print(
+            f"{unlinked} articles wait to be matched against the complaints (kept on disk); "
+            "the next crawl or watch does it"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -30,6 +30,28 @@ def start(
         cli.console.print(status.state.url)
 
 
+@app.command("stop-node")
+def stop_node(ctx: typer.Context, index: int = typer.Argument(help="Node number, from 0.")) -> None:
+    """Stop one node of a multi-node embedded engine; the others keep serving."""
+    cli = context(ctx)
+    try:
+        cli.console.print(f"node {index}: {EmbeddedEngine(cli.settings).stop_node(index)}")
+    except OPERATOR_ERRORS as error:
+        raise cli.fail(error) from None
+
+
+@app.command("start-node")
+def start_node(
+    ctx: typer.Context, index: int = typer.Argument(help="Node number, from 0.")
+) -> None:
+    """Start a node stopped with 'stop-node' again; it rejoins the cluster."""
+    cli = context(ctx)
+    try:
+        cli.console.print(f"node {index}: {EmbeddedEngine(cli.settings).start_node(index)}")
+    except OPERATOR_ERRORS as error:
+        raise cli.fail(error) from None
+
+
 @app.command()
 def stop(ctx: typer.Context) -> None:
     """Stop the embedded engine (no orphan JVM is left)."""

@@ -29,6 +29,7 @@ from indexer.engine.java import JavaRuntime, choose_java
 from indexer.engine.maven import RUNNER_MAIN_CLASS, install_runner, is_installed
 
 CLUSTER_NAME = "diemnong"
+LAUNCHER_CLASS = "DiemnongEngine"
 _HTTP_BOUND = re.compile(r"HTTP Port:\s+(\d+)")
 
 
@@ -54,6 +55,7 @@ class EngineState:
     nodes: int
     started_at: float
     notes: list[str] = field(default_factory=list)
+    node_control: bool = False
 
     @property
     def url(self) -> str:
@@ -142,7 +144,9 @@ class EmbeddedEngine:
             return (
                 proc.is_running()
                 and proc.status() != psutil.STATUS_ZOMBIE
-                and any(RUNNER_MAIN_CLASS in part for part in proc.cmdline())
+                and any(
+                    RUNNER_MAIN_CLASS in part or part == LAUNCHER_CLASS for part in proc.cmdline()
+                )
             )
         except psutil.Error:
             return False
@@ -290,15 +294,20 @@ class EmbeddedEngine:
         port = self._choose_ports(node_count)
         conf = self._config_dir(free_port_run(node_count, TRANSPORT_PORT_RANGE), node_count)
         heap = self.settings.engine.heap_mb
+        launcher = self._launcher(java, runner)
+        if launcher is None:
+            notes.append("no javac in this Java runtime: single nodes cannot be stopped")
+            main = ["-cp", str(runner / "lib" / "*"), RUNNER_MAIN_CLASS]
+        else:
+            classpath = os.pathsep.join([str(runner / "lib" / "*"), str(launcher)])
+            main = ["-cp", classpath, f"-Ddiemnong.control={self.control_dir}", LAUNCHER_CLASS]
         command = [
             str(java.java),
             f"-Xms{heap}m",
             f"-Xmx{heap}m",
             "-Djava.awt.headless=true",
             "-Dfile.encoding=UTF-8",
-            "-cp",
-            str(runner / "lib" / "*"),
-            RUNNER_MAIN_CLASS,
+            *main,
             "-basePath",
             str(self.home / "nodes"),
             "-confPath",
@@ -333,11 +342,82 @@ class EmbeddedEngine:
             nodes=node_count,
             started_at=time.time(),
             notes=notes,
+            node_control=launcher is not None,
         )
         self._write_state(state)
         self._wait_until_healthy(proc, state, log_offset)
         (self.home / "last_port").write_text(state.url.rsplit(":", 1)[1], "utf-8")
         return self.status()
+
+    def _launcher(self, java: JavaRuntime, runner: Path) -> Path | None:
+        """The compiled DiemnongEngine launcher (node control), built once per source and JDK."""
+        javac = java.home / "bin" / "javac"
+        if not javac.is_file():
+            return None
+        source = resources.files("indexer.engine").joinpath(f"{LAUNCHER_CLASS}.java").read_bytes()
+        digest = hashlib.sha256(source + str(java.major).encode()).hexdigest()[:12]
+        classes = runner / "launcher" / digest
+        if (classes / f"{LAUNCHER_CLASS}.class").is_file():
+            return classes
+        work = classes.with_name(f".{digest}.{os.getpid()}")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        (work / f"{LAUNCHER_CLASS}.java").write_bytes(source)
+        compiled = subprocess.run(
+            [
+                str(javac),
+                "-cp",
+                str(runner / "lib" / "*"),
+                "-d",
+                str(work),
+                work / f"{LAUNCHER_CLASS}.java",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        if compiled.returncode != 0:
+            raise EngineError(f"cannot compile the engine launcher: {compiled.stderr.strip()}")
+        try:
+            work.rename(classes)
+        except OSError:  # another process compiled it first
+            shutil.rmtree(work, ignore_errors=True)
+        return classes
+
+    @property
+    def control_dir(self) -> Path:
+        return self.home / "control"
+
+    def stop_node(self, index: int, timeout_s: float = 60.0) -> str:
+        """Stop node ``index`` (from 0) of a running cluster; the other nodes keep running."""
+        return self._node_request("stop", index, timeout_s)
+
+    def start_node(self, index: int, timeout_s: float = 120.0) -> str:
+        """Start node ``index`` again after `stop_node`, on its data and port."""
+        return self._node_request("start", index, timeout_s)
+
+    def _node_request(self, action: str, index: int, timeout_s: float) -> str:
+        state = self._read_state()
+        if state is None or not self._is_engine_process(state.pid):
+            raise EngineError("the engine is not running")
+        if not state.node_control:
+            raise EngineError("this engine was started without node control (no javac)")
+        if not 0 <= index < state.nodes:
+            raise EngineError(f"node {index} does not exist: the engine has {state.nodes} nodes")
+        self.control_dir.mkdir(parents=True, exist_ok=True)
+        done = self.control_dir / f"{action}-node-{index}.done"
+        done.unlink(missing_ok=True)
+        (self.control_dir / f"{action}-node-{index}.request").touch()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if done.exists():
+                answer = done.read_text("utf-8")
+                done.unlink()
+                if answer.startswith("error"):
+                    raise EngineError(f"{action} node {index}: {answer}")
+                return answer
+            time.sleep(0.1)
+        raise EngineError(f"{action} node {index}: no answer in {timeout_s:.0f}s")
 
     def _log_since(self, log_offset: int) -> str:
         try:
