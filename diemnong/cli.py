@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from diemnong.commands import alerts as alerts_commands
+from diemnong.commands import backup as backup_commands
 from diemnong.commands import complaints as complaints_commands
 from diemnong.commands import crawl as crawl_commands
 from diemnong.commands import demo as demo_commands
@@ -26,6 +27,7 @@ app.add_typer(sources_commands.app, name="sources")
 app.add_typer(complaints_commands.app, name="complaints")
 app.add_typer(users_commands.app, name="users")
 app.add_typer(alerts_commands.app, name="alerts")
+app.add_typer(backup_commands.app, name="backup")
 setup_commands.register(app)
 setup_commands.register_settings(app)
 serve_commands.register(app)

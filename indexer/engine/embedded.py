@@ -210,7 +210,8 @@ class EmbeddedEngine:
         (conf / "opensearch.yml").write_text(
             package.joinpath("opensearch.yml").read_text("utf-8")
             + f"transport.port: {transport_port}-{last}\n"
-            + f"discovery.seed_hosts: [{seeds}]\n",
+            + f"discovery.seed_hosts: [{seeds}]\n"
+            + f"path.repo: [{json.dumps(str(self.home / 'snapshots'))}]\n",
             "utf-8",
         )
         log_config = package.joinpath("log4j2.properties").read_text("utf-8")
