@@ -23,8 +23,7 @@ class EngineSettings(BaseModel):
     model_config = _DOCS
 
     url: str | None = None
-    """External OpenSearch/Elasticsearch URL, or several nodes' URLs separated by commas;
-    when empty the embedded OpenSearch is used."""
+    """External OpenSearch/Elasticsearch URL(s), commas between nodes; empty: embedded engine."""
     username: str | None = None
     """User for an external engine with security on."""
     password: SecretStr | None = None
