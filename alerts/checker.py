@@ -22,6 +22,7 @@ from alerts.model import OutboxAlert
 from alerts.places import commune, place_label
 from alerts.routing import decide
 from alerts.rules import AlertRules
+from alerts.saved_searches import watched_searches
 from alerts.store import AlertStore
 from complaints.deadlines import compute_deadlines, press_reply_deadline
 from complaints.links import percolate, store_links
@@ -30,7 +31,6 @@ from complaints.rules import HolidayCalendar, Procedure, RuleTable
 from indexer.adapter import Engine, EngineRequestError, EngineUnavailable
 from indexer.layout import IndexNames
 from indexer.models import AlertKind, Complaint
-from indexer.text_query import text_query
 
 log = logging.getLogger(__name__)
 
@@ -214,12 +214,12 @@ class AlertChecker:
                     complaint=complaint,
                 )
             )
-        for search in self.rules.saved_searches:
+        for search in watched_searches(self.engine, self.names, self.rules):
             found.append(
                 volume.subject_volume(
                     self.engine,
                     self.names,
-                    text_query(search.query),
+                    search.query,
                     now,
                     rule,
                     key=f"search:{search.name}",

@@ -268,6 +268,21 @@ def test_crisis_fires_on_bursts_and_local_to_national_moves_only(
         *stream(site, [NOW - timedelta(hours=h) for h in (2, 3)], local, "15334", "38", "local"),
     ]
     write(engine, layout, articles)
+    for number, watched in enumerate([True, False]):  # saved in the web app; one is watched
+        engine.put(
+            layout.saved_searches,
+            f"web{number}",
+            {
+                "id": f"web{number}",
+                "owner": "vanphong@ninhbinh.gov.vn",
+                "name": f"dệt may {number}",
+                "query": "det nhuom",
+                "filters": {"outlets": [], "province": None},
+                "alert": watched,
+                "created_at": NOW.isoformat(),
+            },
+            refresh=True,
+        )
     rule_set = rules(
         saved_searches=[SavedSearch(name="dệt nhuộm", query='"dệt nhuộm"', owner=OWNER)]
     )
@@ -282,6 +297,9 @@ def test_crisis_fires_on_bursts_and_local_to_national_moves_only(
     assert ("place:province:79", "volume") in by_subject
     search = by_subject[("search:dệt nhuộm", "volume")]
     assert search.recipients == [OWNER]
+    web = by_subject[("search:dệt may 0 (vanphong@ninhbinh.gov.vn)", "volume")]
+    assert web.recipients == ["vanphong@ninhbinh.gov.vn"]
+    assert not any(key.startswith("search:dệt may 1") for key, _ in by_subject)
     outbreak = by_subject[("place:commune:9238", "outbreak")]
     assert outbreak.severity in (Severity.HIGH, Severity.CRITICAL)
     assert outbreak.stories[0].outlet_kind is OutletKind.NATIONAL_DAILY

@@ -562,3 +562,18 @@ def test_feed_state_gives_each_outlet_its_latest_news_and_interval(tmp_path: Pat
     assert set(found) == {"Báo Ninh Bình"}
     assert found["Báo Ninh Bình"].last_new_at == datetime.fromtimestamp(1_800_000_000, UTC)
     assert found["Báo Ninh Bình"].interval_s == 60
+
+
+def test_a_saved_search_becomes_text_plus_keyword_filters() -> None:
+    from alerts.saved_searches import query_of
+
+    query = query_of("khieu nai", {"outlets": ["Báo Ninh Bình"], "province": "Ninh Bình", "x": 1})
+    assert query["bool"]["filter"] == [
+        {"terms": {"outlet": ["Báo Ninh Bình"]}},
+        {"terms": {"province": ["Ninh Bình"]}},
+    ]
+    assert query["bool"]["must"] != [{"match_all": {}}]
+    assert query_of("  ", {"outlets": "bad", "province": {"nested": 1}})["bool"] == {
+        "must": [{"match_all": {}}],
+        "filter": [{"terms": {"outlet": ["bad"]}}],
+    }
