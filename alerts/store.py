@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from alerts.model import DeliveryState, OutboxAlert
 from indexer.adapter import Engine, EngineRequestError
@@ -28,6 +29,11 @@ class AlertNotFound(LookupError):
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
+
+
+def _doc(alert_id: str) -> str:
+    """The id as one URL path segment: an id from a URL may hold ``?``, ``#`` or ``/``."""
+    return quote(alert_id, safe="")
 
 
 def _deliveries(query: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +56,7 @@ class AlertStore:
         try:
             self.engine.request(
                 "PUT",
-                f"/{self.index}/_create/{alert.id}",
+                f"/{self.index}/_create/{_doc(alert.id)}",
                 body=doc,
                 params={"refresh": "wait_for"} if refresh else None,
             )
@@ -61,7 +67,7 @@ class AlertStore:
         return True
 
     def _read(self, alert_id: str) -> tuple[OutboxAlert, int, int] | None:
-        found = self.engine.get_versioned(self.index, alert_id)
+        found = self.engine.get_versioned(self.index, _doc(alert_id))
         if found is None:
             return None
         source, seq_no, term = found
@@ -92,7 +98,7 @@ class AlertStore:
             changed = changed.summarised().model_copy(update={"updated_at": datetime.now(UTC)})
             written = self.engine.put_if_unchanged(
                 self.index,
-                alert_id,
+                _doc(alert_id),
                 changed.model_dump(mode="json"),
                 seq_no,
                 term,

@@ -23,6 +23,7 @@ from complaints.privacy import matching_view
 from indexer.adapter import Engine
 from indexer.layout import IndexNames
 from indexer.models import (
+    MAX_CASE_NUMBER,
     OPEN_STATUSES,
     Complaint,
     ComplaintKind,
@@ -198,6 +199,8 @@ class ComplaintRegister:
     # -- reads ---------------------------------------------------------------------------
     def get(self, case_number: str) -> Complaint | None:
         """The stored case (real-time: sees a write at once, unlike `list`)."""
+        if not 0 < len(case_number) <= MAX_CASE_NUMBER:
+            return None  # no case can have it, and "" would address the index, not a document
         doc = self._engine.get(self.index, doc_id(case_number))
         return None if doc is None else Complaint.model_validate(doc["complaint"])
 

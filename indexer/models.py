@@ -138,10 +138,15 @@ class StatusChange(BaseModel):
     note: str | None = None
 
 
+MAX_CASE_NUMBER = 100
+"""Characters in a case number: it is the register's document id, which the engine caps at
+512 bytes (100 characters of UTF-8 fit)."""
+
+
 class Complaint(BaseModel):
     """One row of the complaint register (domain.md §3)."""
 
-    case_number: str
+    case_number: str = Field(min_length=1, max_length=MAX_CASE_NUMBER)
     kind: ComplaintKind
     channel: Channel = Channel.IN_PERSON
     received_date: date

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +28,11 @@ SIGNERS = frozenset({Role.SPOKESPERSON, Role.ADMIN})
 
 def statements_index(names: IndexNames) -> str:
     return names.statements
+
+
+def _doc(statement_id: str) -> str:
+    """The id as one URL path segment: an id from a URL may hold ``?``, ``#`` or ``/``."""
+    return quote(statement_id, safe="")
 
 
 class StatementStatus(StrEnum):
@@ -104,7 +110,7 @@ class StatementStore:
         return statement
 
     def get(self, statement_id: str) -> Statement | None:
-        found = self.engine.get(self.index, statement_id)
+        found = self.engine.get(self.index, _doc(statement_id))
         return Statement.model_validate(found) if found else None
 
     def for_case(self, case_number: str) -> list[Statement]:
@@ -118,7 +124,7 @@ class StatementStore:
 
     def _update(self, statement_id: str, change: Callable[[Statement], None]) -> Statement:
         for _ in range(5):
-            found = self.engine.get_versioned(self.index, statement_id)
+            found = self.engine.get_versioned(self.index, _doc(statement_id))
             if found is None:
                 raise EngineRequestError(404, "not_found", f"statement {statement_id}")
             source, seq_no, term = found
@@ -126,7 +132,7 @@ class StatementStore:
             change(statement)
             body = statement.model_dump(mode="json")
             if self.engine.put_if_unchanged(
-                self.index, statement_id, body, seq_no, term, refresh="true"
+                self.index, _doc(statement_id), body, seq_no, term, refresh="true"
             ):
                 return statement
         raise RuntimeError(f"statement {statement_id}: too many concurrent changes")

@@ -32,6 +32,7 @@ from indexer.models import Complaint, ComplaintStatus
 router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 audit_router = APIRouter(prefix="/api/audit", tags=["audit"])
 
+UPLOAD_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 Editor = Annotated[User, Depends(require_at_least(Role.PRESS_OFFICER))]
 Admin = Annotated[User, Depends(require_role(Role.ADMIN))]
 
@@ -88,6 +89,16 @@ def create_complaint(complaint: Complaint, register: RegisterDep, user: Editor) 
     return {"case_number": complaint.case_number, "action": change.action}
 
 
+def _upload_suffix(filename: str | None) -> str:
+    """The temporary file's suffix: the upload's when known, else ``.csv``.
+
+    Files are recognised by content; the suffix only tells a broken workbook from a CSV. A
+    client's name is never used as it is (a 300-character suffix made the OS refuse the file).
+    """
+    suffix = Path(filename or "").suffix.lower()
+    return suffix if suffix in UPLOAD_SUFFIXES else ".csv"
+
+
 @router.post("/import")
 def import_register(
     register: RegisterDep,
@@ -96,8 +107,7 @@ def import_register(
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Import a register file: all rows or none; a per-row report of problems."""
-    suffix = Path(file.filename or "register.csv").suffix.lower() or ".csv"
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+    with tempfile.NamedTemporaryFile(suffix=_upload_suffix(file.filename)) as handle:
         handle.write(file.file.read())
         handle.flush()
         try:

@@ -113,3 +113,18 @@ def test_inbox_page_forms_need_csrf(
     assert alert.history[-1].by == "can.bo"
     filtered = client.get("/alerts", params={"kind": "complaint_touched"}).text
     assert "Cảnh báo 0" in filtered and "Cảnh báo 1" not in filtered
+
+
+@pytest.mark.parametrize("alert_id", ["%3F", "0%3F0", "a%23b", "%2E%2E", "x" * 600])
+def test_hostile_alert_ids_are_404(
+    client: TestClient, tokens: Tokens, stored: AlertStore, alert_id: str
+) -> None:
+    """An id with ``?`` once reached the engine as a query string (400 from it, then 500)."""
+    for action in ("ack", "resolve"):
+        response = client.post(f"/api/alerts/{alert_id}/{action}", headers=tokens["admin"])
+        assert response.status_code == 404, response.text
+    assigned = client.post(
+        f"/api/alerts/{alert_id}/assign", json={"to": "phat.ngon"}, headers=tokens["admin"]
+    )
+    assert assigned.status_code == 404
+    assert stored.get("a0") is not None

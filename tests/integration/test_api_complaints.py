@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,3 +137,41 @@ def _doc_id(case: str) -> str:
 def test_unknown_case_is_404(client: TestClient, tokens) -> None:
     response = client.get("/api/complaints/99/2099/KN", headers=tokens["viewer"])
     assert response.status_code == 404
+
+
+def test_hostile_case_numbers_are_4xx(client: TestClient, tokens) -> None:
+    """An empty case number once addressed the engine's index instead of a document (500)."""
+    for number in ("", "9" * 101):
+        body = {**_complaint_json(), "case_number": number}
+        created = client.post("/api/complaints", json=body, headers=tokens["admin"])
+        assert created.status_code == 422, created.text
+        assert created.json()["detail"][0]["loc"][-1] == "case_number"
+    for method, path in (
+        ("GET", "/api/complaints/"),
+        ("GET", "/api/complaints//deadlines"),
+        ("GET", "/api/complaints//coverage"),
+        ("POST", "/api/complaints//close"),
+        ("GET", "/api/complaints/" + "9" * 600),
+        ("GET", "/api/complaints/a%3Fb%23c"),
+    ):
+        response = client.request(method, path, headers=tokens["admin"])
+        assert response.status_code == 404, (method, path, response.text)
+
+
+def test_import_ignores_the_uploaded_file_name(client: TestClient, tokens) -> None:
+    """A 300-character suffix once made the temporary file impossible to create (500)."""
+    good = Path(__file__).resolve().parents[1] / "fixtures" / "register" / "good.csv"
+    for name in ("x." + "a" * 300, "../../etc/passwd", "sổ đơn.CSV"):
+        response = client.post(
+            "/api/complaints/import",
+            params={"dry_run": "true"},
+            files={"file": (name, good.read_bytes())},
+            headers=tokens["admin"],
+        )
+        assert response.status_code == 200, (name, response.text)
+    broken = client.post(
+        "/api/complaints/import",
+        files={"file": ("so-don.xlsx", b"not a workbook")},
+        headers=tokens["admin"],
+    )
+    assert broken.status_code == 400 and "XLSX" in broken.json()["detail"]

@@ -315,3 +315,20 @@ def test_statement_pages_form_flow(
     client.post(f"{target}/approve", headers=tokens["spokesperson"], follow_redirects=False)
     stored = client.get(f"/api/statements/{sid}", headers=tokens["viewer"]).json()
     assert stored["status"] == "approved" and len(stored["versions"]) == 2
+
+
+@pytest.mark.parametrize("statement_id", ["%3F", "a%3Fb", "a%23b", "%2E%2E", "x" * 600])
+def test_hostile_statement_ids_are_404(
+    client: TestClient, tokens: Tokens, statement_id: str
+) -> None:
+    """An id with ``?`` or ``#`` reached the engine unescaped, as a query string or fragment."""
+    viewer, admin = tokens["viewer"], tokens["admin"]
+    for suffix in ("", ".md", ".docx"):
+        found = client.get(f"/api/statements/{statement_id}{suffix}", headers=viewer)
+        assert found.status_code == 404, found.text
+    edited = client.put(f"/api/statements/{statement_id}", json={"text": "x"}, headers=admin)
+    assert edited.status_code == 404
+    for step in ("approve", "issue"):
+        assert (
+            client.post(f"/api/statements/{statement_id}/{step}", headers=admin).status_code == 404
+        )
