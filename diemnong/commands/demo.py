@@ -96,6 +96,21 @@ def start_fixture_site(cli: CliContext, port: int, every_s: float) -> tuple[Fixt
     return site, _write_sources(cli, site)
 
 
+def start_on_same_port(site: FixtureSite, remembered: Path) -> None:
+    """Serve the fixture site where the last demo run did, so its article URLs (and ids) stay
+    the same and a re-run does not crawl the whole archive again under new addresses."""
+    try:
+        port = int(remembered.read_text("utf-8"))
+    except (OSError, ValueError):
+        port = 0
+    try:
+        site.start(port=port)
+    except OSError:  # taken by another program since: any free port
+        site.start(port=0)
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(site.base_url.rsplit(":", 1)[1], "utf-8")
+
+
 def _write_sources(cli: CliContext, site: FixtureSite) -> Path:
     sources = cli.settings.data_dir.resolve() / "fixture-sources.yaml"
     sources.parent.mkdir(parents=True, exist_ok=True)
@@ -330,7 +345,7 @@ def register(app: typer.Typer) -> None:
                 catcher = MailCatcher(data_dir / "mail").start()
                 rules = write_demo_rules(data_dir)
                 site = FixtureSite(n_articles_per_outlet=20, slow_delay_s=3.0)
-                site.start(port=0)
+                start_on_same_port(site, data_dir / "fixture-site-port")
                 sources = _write_sources(cli, site)
                 publisher = DemoPublisher(site, cases, publish_every)
                 publisher.start()
