@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from diemnong.durable import fsync_folder
+
 
 class DeliveryJournal:
     def __init__(self, path: Path) -> None:
@@ -35,7 +37,7 @@ class DeliveryJournal:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
-            _fsync_dir(path.parent)
+            fsync_folder(path.parent)
 
     def __contains__(self, message_id: object) -> bool:
         return message_id in self._ids
@@ -59,11 +61,3 @@ class DeliveryJournal:
             handle.flush()
             os.fsync(handle.fileno())
         self._ids.add(message_id)
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from diemnong.durable import fsync_folder
 from indexer.adapter import BulkResult
 from indexer.models import Article
 from indexer.writer import ArticleWriter
@@ -62,7 +63,7 @@ class DiskQueue(Generic[Record]):
                 os.fsync(handle.fileno())
             final = self.folder / name
             tmp.replace(final)
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
         except OSError as error:
             tmp.unlink(missing_ok=True)
             why = "disk full" if error.errno == errno.ENOSPC else error.strerror
@@ -87,15 +88,6 @@ class DiskQueue(Generic[Record]):
             path.unlink()
             handled += len(batch)
         return handled
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable, not only the file's bytes."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Spool(DiskQueue[Article]):
