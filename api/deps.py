@@ -1,4 +1,8 @@
-"""Dependencies injected into routes (overridden in tests)."""
+"""Dependencies injected into routes (overridden in tests).
+
+They are ``async`` although they never wait: FastAPI runs a plain ``def`` dependency in a
+worker thread, and that hop costs more than the lookup.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,22 @@ from indexer.adapter import Engine
 from indexer.layout import IndexNames
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_names(request: Request) -> IndexNames:
+async def get_names(request: Request) -> IndexNames:
     names: IndexNames = request.app.state.names
     return names
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     templates: Jinja2Templates = request.app.state.templates
     return templates
 

@@ -1,14 +1,21 @@
 """Every search request body the web app sends: coverage search, facets, timeline, export.
 
-User text reaches the engine only through `indexer.text_query.text_query`
-(``simple_query_string``) and structured term/range/phrase queries built here.
+User text reaches the engine only through `indexer.text_query` (``simple_query_string`` and a
+phrase on the segmented twins) and structured term/range/phrase queries built here.
+
+One search is two bodies sent together in one ``_msearch``: `search_body` lists the page (one
+document per story, highlights, ``search_after``) and counts nothing, so the engine can skip
+documents that cannot reach the page; `counts_body` counts the whole result (stories, facets,
+timeline) with ``size: 0`` and nothing page-specific in it, so the engine's shard request cache
+answers it again for the next page, the next user with the same search and every month index
+that received no new article since (the cache lives until the shard's next refresh).
 
 Republications: the engine refuses ``collapse`` together with ``search_after`` unless both use
 the same field, so the result list shows one document per story (the original, or an article
-without a cluster) through a ``post_filter`` that pages with ``search_after``; the clusters of
-a page are then looked up with one ``collapse`` request whose inner hits, oldest first, give
-the original and how many outlets carried it. Facets and the timeline count every matching
-article, republications included (the post filter does not touch aggregations).
+without a cluster) and pages with ``search_after``; the clusters of a page are then looked up
+in one ``size: 0`` request whose ``top_hits`` per cluster, oldest first, give the original and
+whose ``cardinality`` says how many outlets carried it. Facets and the timeline count every
+matching article, republications included.
 """
 
 from __future__ import annotations
@@ -23,12 +30,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from alerts.lexicon import CrisisLexicon
-from indexer.text_query import text_query
+from indexer.text_query import text_match, text_query
 from indexer.vietnamese import fold, normalize
 
 MAX_QUERY_CHARS = 500
 MAX_PAGE = 100
 EXPORT_LIMIT = 10_000
+DATE_RANGE = (date(1900, 1, 1), date(2999, 12, 31))
+"""The dates a search may name: wide for any archive, and the day after still exists."""
 FACET_FIELDS = {
     "outlet": "outlet",
     "outlet_kind": "outlet_kind",
@@ -41,6 +50,7 @@ ENTITY_FIELDS = (
     "entities.locations.text.folded",
 )
 HIGHLIGHT_FIELDS = ("title", "lead", "body")
+HIGHLIGHT_MAX_CHARS = 5_000
 SOURCE_FIELDS = [
     "id",
     "url",
@@ -90,6 +100,12 @@ class SearchParams:
             raise InvalidSearch(f"size phải từ 1 đến {MAX_PAGE} (size must be 1–{MAX_PAGE}).")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InvalidSearch("Ngày bắt đầu sau ngày kết thúc (from is after to).")
+        earliest, latest = DATE_RANGE
+        if any(d and not earliest <= d <= latest for d in (self.date_from, self.date_to)):
+            raise InvalidSearch(
+                f"Ngày phải từ năm {earliest.year} đến năm {latest.year} "
+                f"(dates must be within {earliest.year}–{latest.year})."
+            )
 
 
 def encode_cursor(sort_values: list[Any]) -> str:
@@ -185,6 +201,12 @@ def main_query(params: SearchParams, filter_clauses: list[dict[str, Any]]) -> di
     return {"bool": {"must": must, "filter": filter_clauses}}
 
 
+def matching(params: SearchParams, filter_clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same documents as `main_query`, unscored: no ranking bonus to compute."""
+    text = operators_as_symbols(params.q.strip())
+    return {"bool": {"filter": [*([text_match(text)] if text else []), *filter_clauses]}}
+
+
 def sort_clause(params: SearchParams) -> list[Any]:
     """A total order (the id breaks ties) so that ``search_after`` pages never overlap."""
     if params.sort == "date" or not params.q.strip():
@@ -209,18 +231,29 @@ def one_per_story() -> dict[str, Any]:
     }
 
 
-def highlight() -> dict[str, Any]:
-    """``<mark>`` around hits; ``encoder: html`` escapes the fragment text before tagging."""
-    names = [*HIGHLIGHT_FIELDS, *(f"{n}.folded" for n in HIGHLIGHT_FIELDS)]
+def highlight(params: SearchParams) -> dict[str, Any] | None:
+    """``<mark>`` around hits; ``encoder: html`` escapes the fragment text before tagging.
+
+    Only what the page shows is highlighted: the title and body (the lead is shown as is when
+    the body has no hit), as typed — the exact fields for a query with diacritics, the folded
+    ones for a query without. Only the text query counts (not the ranking bonus nor the
+    filters), and only the first ``HIGHLIGHT_MAX_CHARS`` of a field are analysed: the cost of
+    highlighting grows with the text, and news names its subject early.
+    """
+    text = operators_as_symbols(params.q.strip())
+    if not text:
+        return None
+    typed = normalize(text)
+    suffix = ".folded" if fold(typed) == typed.lower() else ""
     return {
         "encoder": "html",
         "pre_tags": ["<mark>"],
         "post_tags": ["</mark>"],
+        "highlight_query": text_match(text),
+        "max_analyzer_offset": HIGHLIGHT_MAX_CHARS,
         "fields": {
-            name: {"number_of_fragments": 0}
-            if name.startswith("title")
-            else {"fragment_size": 180, "number_of_fragments": 2}
-            for name in names
+            f"title{suffix}": {"number_of_fragments": 0},
+            f"body{suffix}": {"fragment_size": 180, "number_of_fragments": 2},
         },
     }
 
@@ -250,43 +283,68 @@ def aggregations(params: SearchParams, zone: ZoneInfo) -> dict[str, Any]:
 def search_body(
     params: SearchParams, filter_clauses: list[dict[str, Any]], zone: ZoneInfo
 ) -> dict[str, Any]:
-    """The result page: stories, facets, timeline, highlights."""
+    """The result page: one hit per story, highlights; counts come from `counts_body`.
+
+    ``track_total_hits: false`` lets the engine skip documents that cannot make the page
+    (by score or by date) instead of scoring every match.
+    """
     body: dict[str, Any] = {
-        "query": main_query(params, filter_clauses),
-        "post_filter": one_per_story(),
+        "query": main_query(params, [*filter_clauses, one_per_story()]),
         "sort": sort_clause(params),
         "size": params.size,
-        "track_total_hits": True,
+        "track_total_hits": False,
         "_source": SOURCE_FIELDS,
-        "highlight": highlight(),
-        "aggs": aggregations(params, zone),
     }
+    marks = highlight(params)
+    if marks:
+        body["highlight"] = marks
     if params.cursor:
         body["search_after"] = decode_cursor(params.cursor)
     return body
 
 
-def carriers_body(cluster_ids: list[str], per_cluster: int = 10) -> dict[str, Any]:
-    """One collapsed hit per cluster; inner hits oldest first, so the original leads."""
+def counts_body(
+    params: SearchParams, filter_clauses: list[dict[str, Any]], zone: ZoneInfo
+) -> dict[str, Any]:
+    """Stories, facets and timeline of the whole result, in a shape the request cache keeps.
+
+    ``size: 0`` makes it cacheable; it holds neither cursor nor page size, so every page of
+    a search asks the very same thing.
+    """
     return {
-        "query": {"bool": {"filter": [{"terms": {"story_cluster_id": cluster_ids}}]}},
-        "collapse": {
-            "field": "story_cluster_id",
-            "inner_hits": {
-                "name": "carriers",
-                "size": per_cluster,
-                "sort": [{"published_at": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
-                "_source": ["id", "outlet", "url", "published_at", "is_original"],
-            },
-        },
+        "query": matching(params, filter_clauses),
+        "size": 0,
+        "aggs": {**aggregations(params, zone), "stories": {"filter": one_per_story()}},
+    }
+
+
+def carriers_body(cluster_ids: list[str], per_cluster: int = 10) -> dict[str, Any]:
+    """Per cluster of the page: its articles oldest first (the original leads), its outlets.
+
+    A ``top_hits`` under a ``terms`` aggregation rather than ``collapse`` with inner hits,
+    which costs one more search per cluster; ``size: 0``, so repeats come from the cache.
+    """
+    return {
+        "query": {"bool": {"filter": [{"terms": {"story_cluster_id": sorted(cluster_ids)}}]}},
+        "size": 0,
         "aggs": {
             "clusters": {
                 "terms": {"field": "story_cluster_id", "size": len(cluster_ids)},
-                "aggs": {"outlets": {"cardinality": {"field": "outlet"}}},
+                "aggs": {
+                    "outlets": {"cardinality": {"field": "outlet"}},
+                    "carriers": {
+                        "top_hits": {
+                            "size": per_cluster,
+                            "sort": [
+                                {"published_at": {"order": "asc", "missing": "_last"}},
+                                {"id": "asc"},
+                            ],
+                            "_source": ["id", "outlet", "url", "published_at", "is_original"],
+                        }
+                    },
+                },
             }
         },
-        "size": len(cluster_ids),
-        "_source": False,
     }
 
 

@@ -124,8 +124,8 @@ def decode(data: bytes) -> tuple[str, str]:
             ) from None
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
     try:
         text = unicodedata.normalize("NFC", data.decode("cp1258"))
     except UnicodeDecodeError:
@@ -133,9 +133,10 @@ def decode(data: bytes) -> tuple[str, str]:
     if text and _plausible_vietnamese(text):
         return text, "windows-1258"
     raise TableFileError(
-        "không nhận ra bảng mã (chỉ nhận UTF-8 hoặc Windows-1258; TCVN3/VNI cần chuyển mã)",
+        "không nhận ra bảng mã (chỉ nhận UTF-8 hoặc Windows-1258; TCVN3/VNI cần chuyển mã); "
+        f"dòng {line} không phải UTF-8",
         "unknown encoding: only UTF-8 and windows-1258 are accepted "
-        "(convert TCVN3/VNI files to Unicode first)",
+        f"(convert TCVN3/VNI files to Unicode first); line {line} is not UTF-8",
     )
 
 

@@ -95,7 +95,7 @@ class _Fingerprinter:
 
     def __init__(self, shingle_size: int) -> None:
         self.shingle_size = shingle_size
-        self._codes: dict[str, int] = {}
+        self._codes: dict[str, int] = {"\0": _BREAK}
 
     def __call__(self, text: str) -> tuple[list[int], U64]:
         text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
@@ -103,7 +103,11 @@ class _Fingerprinter:
         codes = self._codes
         if len(codes) > _CACHE_LIMIT:
             codes.clear()
-        packed = np.array([codes.get(w) or self._learn(w) for w in tokens], dtype=np.uint64)
+            codes["\0"] = _BREAK
+        known = list(map(codes.get, tokens))
+        if None in known:
+            known = [self._learn(w) if c is None else c for w, c in zip(tokens, known, strict=True)]
+        packed = np.array(known, dtype=np.uint64)
         breaks = packed == _BREAK
         if breaks.all():
             return [], np.zeros(0, dtype=np.uint64)
@@ -113,8 +117,6 @@ class _Fingerprinter:
         return self._shingles(hashes), self._slots(hashes, (packed >= _SALIENT) & ~starts)
 
     def _learn(self, word: str) -> int:
-        if word == "\0":
-            return _BREAK
         salient = word[0].isupper() or word[0].isdigit()
         code = zlib.crc32(fold(word).encode()) | (_SALIENT if salient else 0)
         self._codes[word] = code

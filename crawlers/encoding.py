@@ -84,11 +84,12 @@ _VNI_MARK_MISPLACED_RE = re.compile(
     f"(?<![{_VNI_BASES}{_VNI_BASES.upper()}])[{''.join(_VNI_MARKS)}]"
 )
 _WORD_RE = re.compile(r"[A-Za-z\u00a1-\u024f\u0300-\u036f\u1ea0-\u1ef9]+")
+_SLICE = 4096
 _ASCII_LETTER_RE = re.compile("[A-Za-z]")
-_SLICE = 32_768
 _UNICODE_SAMPLE = 300
 _LEGACY_SAMPLE = 2000
 _VIETNAMESE_MARKS = "\u0300\u0301\u0302\u0303\u0306\u0309\u031b\u0323\u0340\u0341"
+_MARK_RE = re.compile(f"[{_VIETNAMESE_MARKS}]")
 _VIETNAMESE_ONLY_RE = re.compile("[ăĂđĐĩĨũŨơƠưƯ\u1ea0-\u1ef9]")
 _SINGLE_BYTE_WESTERN = frozenset({"cp1252", "latin_1", "iso8859-1", "ascii"})
 
@@ -146,19 +147,24 @@ def convert_vni(text: str) -> str:
 
 
 def _non_ascii_words(text: str, limit: int) -> list[str]:
-    """The first ``limit`` words holding a non-ASCII character.
+    """The first ``limit`` words (runs of letters) holding a non-ASCII letter.
 
-    The text is split a slice at a time so that a large page is not split whole when its
-    first slice already gives enough words (a word cut at a slice edge does not matter).
+    The text is read a slice at a time, cut at a space so that no word is split, and a slice
+    without any non-ASCII character (scripts and styles, most of a page's head) is skipped
+    whole; the scan stops once it has enough words.
     """
     words: list[str] = []
-    for start in range(0, len(text), _SLICE):
-        for token in text[start : start + _SLICE].split():
-            if not token.isascii():
-                words.extend(w for w in _WORD_RE.findall(token) if not w.isascii())
-        if len(words) >= limit:
-            return words[:limit]
-    return words
+    start, size = 0, len(text)
+    while start < size and len(words) < limit:
+        end = text.find(" ", start + _SLICE)
+        end = size if end == -1 else end
+        piece = text[start:end]
+        start = end
+        if piece.isascii():
+            continue
+        tokens = " ".join(t for t in piece.split() if not t.isascii())
+        words += (w for w in _WORD_RE.findall(tokens) if not w.isascii())
+    return words[:limit]
 
 
 def _vni_evidence(word: str) -> int:
@@ -184,7 +190,7 @@ def detect_legacy_font(text: str) -> LegacyFontGuess:
     sample = _non_ascii_words(text, _UNICODE_SAMPLE)
     if not sample:
         return LegacyFontGuess(None, 0.0, 0.0, 0.0)
-    unicode_ratio = sum(1 for w in sample if _VIETNAMESE_ONLY_RE.search(w)) / len(sample)
+    unicode_ratio = sum(map(bool, map(_VIETNAMESE_ONLY_RE.search, sample))) / len(sample)
     if unicode_ratio >= UNICODE_VIETNAMESE_RATIO:
         return LegacyFontGuess(None, 0.0, 0.0, unicode_ratio)
     words = _non_ascii_words(text, _LEGACY_SAMPLE) if len(sample) == _UNICODE_SAMPLE else sample
@@ -235,6 +241,8 @@ def _choose_encoding(body: bytes, declared: str | None) -> tuple[str, str, bytes
     ):
         if encoding:
             name = resolve_encoding(encoding) or encoding
+            if source == "meta" and name.startswith(("utf-16", "utf-32")):
+                name = "utf-8"  # a page that can read its own <meta> is not UTF-16 (WHATWG)
             if name in _SINGLE_BYTE_WESTERN and not body.isascii() and _is_utf8(body):
                 return "utf-8", "utf8-override", body
             return name, source, body
@@ -244,6 +252,8 @@ def _choose_encoding(body: bytes, declared: str | None) -> tuple[str, str, bytes
 def _compose(text: str) -> str:
     """NFC around Vietnamese combining marks, which is where windows-1258 and decomposed
     UTF-8 differ from NFC; normalising a whole 300 kB page costs as much as parsing it."""
+    if not _MARK_RE.search(text):
+        return text
     positions = []
     for mark in _VIETNAMESE_MARKS:
         found = text.find(mark)

@@ -30,6 +30,7 @@ import spacy
 import yaml
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.pipeline import EntityRuler
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -170,6 +171,7 @@ class EntityExtractor:
 
     def __init__(self, tokenizer: Tokenizer = "syllable") -> None:
         self.nlp = build_pipeline(tokenizer)
+        self._ruler: EntityRuler = self.nlp.get_pipe("entity_ruler")  # type: ignore[assignment]
         self.gazetteer = load_gazetteer()
         self._terms = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self._surnames = frozenset(Words.load().surnames)
@@ -202,13 +204,13 @@ class EntityExtractor:
     def _find(self, title: str, text: str, normalized: bool) -> _Found:
         if not normalized:
             title, text = normalize(title), normalize(text)
-        doc = self.nlp(title + "\n" + text)
+        doc = self.nlp.make_doc(title + "\n" + text)
         strings = self.nlp.vocab.strings
         terms = [Span(doc, s, e, label=strings[i]) for i, s, e in self._terms(doc)]
         bare = self.gazetteer.bare_names
         spans = [
             s
-            for s in filter_spans([*terms, *doc.ents])
+            for s in filter_spans([*terms, *self._ruler_spans(doc)])
             if s.label_ != "LOC" or _key(s) not in bare or _written_as_name(s)
         ]
         spans.sort(key=lambda s: s.start)
@@ -232,11 +234,28 @@ class EntityExtractor:
                 used = self._organisation(span, following, found)
         return found
 
+    def _ruler_spans(self, doc: Doc) -> list[Span]:
+        """The entity ruler's spans without writing them to ``doc.ents``: the ruler's own
+        `set_annotations` builds a span per match to test for earlier entities (a blank
+        pipeline has none) and then sets every token's entity fields, a quarter of this
+        stage's time. The overlap rule is the ruler's: longest first, then earliest."""
+        strings = self.nlp.vocab.strings
+        separator = self._ruler.ent_id_sep
+        seen: set[int] = set()
+        spans = []
+        for match_id, start, end in self._ruler.match(doc):
+            if start in seen or end - 1 in seen:
+                continue
+            label, _, ent_id = strings[match_id].partition(separator)
+            spans.append(Span(doc, start, end, label=label, span_id=ent_id))
+            seen.update(range(start, end))
+        return spans
+
     def _person(self, anchor: Span, found: _Found) -> int:
         """A family name and 1-3 capitalised syllables after an honorific, or 1-2 after a
         family and middle name; returns the first token not used."""
         doc = anchor.doc
-        if anchor.ent_id_ == "honorific":
+        if anchor.id_ == "honorific":
             start = anchor.end
             if start >= len(doc) or doc[start].text not in self._surnames:
                 return anchor.end
@@ -252,7 +271,7 @@ class EntityExtractor:
 
     def _organisation(self, head: Span, following: Span | None, found: _Found) -> int:
         """Join an agency head to the place after it; returns the first token not used."""
-        implied, complete, middle = head.ent_id_.split("|")
+        implied, complete, middle = head.id_.split("|")
         doc = head.doc
         limit = following.start if following is not None else len(doc)
         gap = doc[head.end : limit]

@@ -11,46 +11,60 @@ Vietnamese outlets fill what it leaves out or gets wrong:
   JSON-LD, visible date text (parsed by :mod:`crawlers.vietnamese_dates`), htmldate's day.
   Each candidate is checked for plausibility and a rejected one is recorded with its reason.
 
-The HTML is parsed once; trafilatura receives the tree (it works on its own copy). Costly
-look-ups (visible date text) only run when the cheap ones found nothing.
+The HTML is parsed once; trafilatura receives the tree (it works on its own copy) and extracts
+the body only: its metadata pass (``with_metadata``) would find again what ``_read_page`` reads
+from the markup, at about 1.3 ms a page. What only that pass knew — trafilatura's title finder,
+htmldate's guess, author elements and tag links (:mod:`crawlers.markup_search`) — runs in
+`_Fallbacks`, each finder only when the cheaper sources before it found nothing. trafilatura
+runs in ``fast`` mode (no second opinion from readability/jusText: outlets' article markup is
+regular, and the gold pages come out the same) and without comment extraction (reader comments
+are never indexed).
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from copy import copy, deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+from htmldate import find_date
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction, load_html
-from trafilatura.settings import Document
+from trafilatura.metadata import extract_title
+from trafilatura.settings import Document, Extractor, set_date_params
 
+from crawlers.markup_search import find_author, find_categories, find_tag_links
 from crawlers.vietnamese_dates import VIETNAM_TZ, check_plausible, parse_vietnamese_datetime
 
 # Footers and teaser lists (<li><article> or <li><a><img> boxes of other stories) that
 # trafilatura keeps on some outlets' pages.
 _PRUNE_XPATH = [
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' footer')]",
+    "//*[contains(@class, 'footer')]"
+    "[contains(concat(' ', normalize-space(@class), ' '), ' footer')]",
     "//ul[li/article or li/a/img]",
 ]
-_NAV_ACTIVE_XPATH = "//nav//a[contains(concat(' ', normalize-space(@class), ' '), ' active ')]"
-_LEAD_CLASS_TEST = (
-    "[contains(@class, 'sapo') or contains(@class, 'description') or contains(@class, 'lead')"
-    " or contains(@class, 'summary')]"
+# Compiled once: tree.xpath("...") compiles its expression on every call.
+_NAV_ACTIVE_XPATH = XPath(
+    "//nav//a[contains(concat(' ', normalize-space(@class), ' '), ' active ')]"
 )
-_LEAD_XPATH = " | ".join(
-    ["//*[@data-role='sapo' or @data-slot='sapo']"]
-    + [f"//{tag}{_LEAD_CLASS_TEST}" for tag in ("p", "h2", "h3", "div", "span")]
+_LEAD_XPATH = XPath(
+    "//*[@data-role='sapo' or @data-slot='sapo' or ((self::p or self::h2 or self::h3 or self::div"
+    " or self::span) and (contains(@class, 'sapo') or contains(@class, 'description')"
+    " or contains(@class, 'lead') or contains(@class, 'summary')))]"
 )
 _LEAD_CLASSES = frozenset({"description", "lead", "summary", "article-lead", "article-summary"})
-_VISIBLE_DATE_XPATH = (
+_VISIBLE_DATE_XPATH = XPath(
     "//*[@data-role='publishdate' or contains(@class, 'date') or contains(@class, 'time')"
     " or contains(@class, 'publish')][not(self::script or self::style or self::body)]"
 )
@@ -61,10 +75,19 @@ _PUBLISHED_META = ("article:published_time", "datepublished", "pubdate", "publis
                    "og:published_time", "dc.date.issued")  # fmt: skip
 _MODIFIED_META = ("article:modified_time", "datemodified", "lastmod", "og:updated_time")
 _AUTHOR_META = ("article:author", "author", "dable:author")
+# Metadata that names an author for trafilatura; when a page has one, its author search
+# does not run (an outlet named there keeps the story's authors empty).
+_NAMING_META = ("article:author", "atc-metaauthor", "author", "authors", "byl",
+                "citation_author", "creator", "dc.creator", "dc.creator.aut", "dc:creator",
+                "dcterms.creator", "dcterms.creator.aut", "dcsext.author", "parsely-author",
+                "rbauthors", "sailthru.author", "shareaholic:article_author_name")  # fmt: skip
+_TITLE_META = ("citation_title", "dc.title", "dcterms.title", "fb_title", "headline", "title")
+_TAG_META = ("citation_keywords", "dcterms.subject", "keywords", "parsely-tags",
+             "shareaholic:keywords", "tags")  # fmt: skip
 _OUTLET_WORDS = frozenset({"online", "news", "corp", "vccorp", "com", "vn", "net", "tv", "jsc"})
-_SPACE_RE = re.compile(r"\s+")
 _CLOCK_RE = re.compile(r"\d{1,2}\s*[:hg]\s*\d{2}")
 _WORD_RE = re.compile(r"\w+")
+_TAG_RE = re.compile(r"<[!/?]?[A-Za-z][^<>]*(?:>|(?=<)|$)")
 _MAX_LEAD_CHARS = 1500
 _MAX_VISIBLE_DATES = 10
 
@@ -102,7 +125,17 @@ def clean_text(text: str | None, *, unescape: bool = False) -> str:
         if "&" not in text:
             break
         text = html.unescape(text)
-    return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def _plain_text(text: str | None) -> str:
+    """`clean_text` without tag-like tokens, down to nested ones ("<scr<script>ipt>"): titles,
+    sapos, authors and tags come from metadata that sometimes holds markup, or escaped markup
+    that entity decoding brings back, and an article's text is plain text."""
+    text = text or ""
+    while (stripped := _TAG_RE.sub("", text)) != text:
+        text = stripped
+    return clean_text(text)
 
 
 def _words(text: str) -> set[str]:
@@ -132,6 +165,7 @@ class _Page:
 
     tree: HtmlElement
     meta: dict[str, str] = field(default_factory=dict)
+    meta_tags: list[str] = field(default_factory=list)
     ld_article: dict[str, Any] = field(default_factory=dict)
     breadcrumb: list[str] = field(default_factory=list)
     canonical_url: str | None = None
@@ -141,12 +175,16 @@ class _Page:
 
 
 def _ld_objects(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, list):
-        for item in value:
-            yield from _ld_objects(item)
-    elif isinstance(value, dict):
-        yield value
-        yield from _ld_objects(value.get("@graph"))
+    """The objects in a JSON-LD value, its lists and ``@graph``s, in document order; a loop,
+    not recursion, so that lists nested a thousand deep cannot exhaust Python's stack."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            yield item
+            stack.append(item.get("@graph"))
 
 
 def _ld_types(obj: dict[str, Any]) -> set[str]:
@@ -156,9 +194,16 @@ def _ld_types(obj: dict[str, Any]) -> set[str]:
     return {str(k) for k in kind} if isinstance(kind, list) else {str(kind)}
 
 
+def _position(item: dict[str, Any]) -> int:
+    try:
+        return int(item.get("position") or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
 def _breadcrumb_names(obj: dict[str, Any]) -> list[str]:
     items = [i for i in _ld_objects(obj.get("itemListElement")) if i.get("@type") == "ListItem"]
-    items.sort(key=lambda i: int(i.get("position") or 0))
+    items.sort(key=_position)
     names = []
     for item in items:
         target = item.get("item")
@@ -178,6 +223,9 @@ def _read_page(tree: HtmlElement) -> _Page:
             key = (element.get(attribute) or "").strip().lower()
             if key and key not in page.meta:
                 page.meta[key] = content
+        kind = (element.get("property") or element.get("name") or "").strip().lower()
+        if kind == "article:tag" or kind in _TAG_META:
+            page.meta_tags.append(html.unescape(content).replace('"', "").replace("'", ""))
     for element in tree.iter("link"):
         if (element.get("rel") or "").lower() == "canonical" and element.get("href"):
             page.canonical_url = element.get("href", "").strip()
@@ -187,7 +235,7 @@ def _read_page(tree: HtmlElement) -> _Page:
             continue
         try:
             data = json.loads(element.text, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than json recurses
             continue
         for obj in _ld_objects(data):
             types = _ld_types(obj)
@@ -196,6 +244,47 @@ def _read_page(tree: HtmlElement) -> _Page:
             elif not page.breadcrumb and "BreadcrumbList" in types:
                 page.breadcrumb = _breadcrumb_names(obj)
     return page
+
+
+class _Fallbacks:
+    """What trafilatura's metadata pass would have added, each part computed on first use."""
+
+    def __init__(self, tree: HtmlElement, page: _Page, url: str | None, html_text: str) -> None:
+        self.tree = tree
+        self.page = page
+        self.url = url
+        self.html_text = html_text
+
+    @cached_property
+    def title(self) -> str:
+        return self.page.first_meta(*_TITLE_META) or clean_text(extract_title(self.tree))
+
+    @cached_property
+    def author(self) -> str:
+        return find_author(self.tree, self.html_text)
+
+    def author_texts(self) -> Iterator[str]:
+        """The author metadata trafilatura reads, else `author`; a source for `_authors`,
+        looked at only when the sources before it named nobody."""
+        named = [self.page.meta[k] for k in _NAMING_META if self.page.meta.get(k)]
+        named += _ld_person_names(self.page)
+        yield from named or [self.author]
+
+    @cached_property
+    def date(self) -> str | None:
+        """htmldate's guess (a day, no time): the last resort for the publication time."""
+        params = set_date_params(extensive=True)
+        found = find_date(deepcopy(self.tree), url=self.url, **params)
+        return str(found) if found else None
+
+    @cached_property
+    def tags(self) -> list[str]:
+        """Keyword metadata, else tag links."""
+        return self.page.meta_tags or find_tag_links(self.tree, self.html_text)
+
+    @cached_property
+    def categories(self) -> list[str]:
+        return find_categories(self.tree, self.html_text)
 
 
 def _ld_text(page: _Page, key: str) -> str:
@@ -217,13 +306,13 @@ def _ld_person_names(page: _Page) -> list[str]:
 
 def _lead_candidates(tree: HtmlElement) -> list[str]:
     found = []
-    for element in tree.xpath(_LEAD_XPATH):
+    for element in _LEAD_XPATH(tree):
         classes = (element.get("class") or "").lower().split()
         marked = element.get("data-role") == "sapo" or element.get("data-slot") == "sapo"
         if not (marked or any("sapo" in c for c in classes) or _LEAD_CLASSES & set(classes)):
             continue
         text = clean_text(element.text_content())
-        if 20 <= len(text) <= _MAX_LEAD_CHARS and not element.xpath("ancestor::a"):
+        if 20 <= len(text) <= _MAX_LEAD_CHARS and next(element.iterancestors("a"), None) is None:
             found.append(text)
     return found
 
@@ -240,10 +329,10 @@ def _pick_lead(page: _Page) -> str:
     return candidates[0] if candidates else description
 
 
-def _pick_title(page: _Page, fallback: str) -> str:
+def _pick_title(page: _Page, fallbacks: _Fallbacks) -> str:
     """The ``<h1>`` most like the metadata title, else that title, else trafilatura's."""
     reference = page.first_meta("og:title", "twitter:title") or _ld_text(page, "headline")
-    reference = reference or fallback
+    reference = reference or fallbacks.title
     h1s = [t for t in (clean_text(h.text_content()) for h in page.tree.iter("h1")) if t]
     if h1s and reference:
         best = max(h1s, key=lambda h: _similarity(h, reference))
@@ -251,16 +340,16 @@ def _pick_title(page: _Page, fallback: str) -> str:
     return reference or (h1s[0] if h1s else "")
 
 
-def _section(page: _Page, categories: Iterable[str]) -> str | None:
+def _section(page: _Page, fallbacks: _Fallbacks) -> str | None:
     """Most specific first: article:section, the breadcrumb's last step, JSON-LD, then
     trafilatura's categories and the highlighted item of the site's navigation bar."""
     section = page.first_meta("article:section", "articlesection")
     if not section and page.breadcrumb:
         section = page.breadcrumb[-1]
     section = section or _ld_text(page, "articleSection")
-    section = section or next(iter(_tags(categories)[-1:]), "")
+    section = section or next(iter(_tags(fallbacks.categories)[-1:]), "")
     if not section:
-        active = [clean_text(a.text_content()) for a in page.tree.xpath(_NAV_ACTIVE_XPATH)]
+        active = [clean_text(a.text_content()) for a in _NAV_ACTIVE_XPATH(page.tree)]
         section = next((t for t in reversed(active) if t), "")
     return section or None
 
@@ -268,7 +357,7 @@ def _section(page: _Page, categories: Iterable[str]) -> str | None:
 # --- dates ---------------------------------------------------------------------------------
 
 
-def _published_candidates(page: _Page, htmldate_day: str | None) -> Iterator[tuple[str, str]]:
+def _published_candidates(page: _Page, fallbacks: _Fallbacks) -> Iterator[tuple[str, str]]:
     for key in _PUBLISHED_META:
         if page.meta.get(key):
             yield f"meta {key}", page.meta[key]
@@ -284,13 +373,13 @@ def _published_candidates(page: _Page, htmldate_day: str | None) -> Iterator[tup
         yield "<time datetime>", element.get("datetime", "")
     if isinstance(page.ld_article.get("datePublished"), str):
         yield "JSON-LD datePublished", page.ld_article["datePublished"]
-    texts = [clean_text(e.text_content()) for e in page.tree.xpath(_VISIBLE_DATE_XPATH)]
+    texts = [clean_text(e.text_content()) for e in _VISIBLE_DATE_XPATH(page.tree)]
     texts = [t for t in texts if 8 <= len(t) <= 80][:_MAX_VISIBLE_DATES]
     # A text with a clock time first: a bare date is often the header's "today" widget.
     for text in sorted(texts, key=lambda t: _CLOCK_RE.search(t) is None):
         yield "page text", text
-    if htmldate_day:
-        yield "htmldate", htmldate_day
+    if fallbacks.date:
+        yield "htmldate", fallbacks.date
 
 
 def _modified_candidates(page: _Page) -> Iterator[tuple[str, str]]:
@@ -386,7 +475,7 @@ def _authors(sources: Iterable[Iterable[str]], host: str) -> list[str]:
     for source in sources:
         found: list[str] = []
         for raw in source:
-            for name in re.split(r"\s*(?:;|,|\s-\s|\svà\s)\s*", clean_text(raw)):
+            for name in re.split(r"\s*(?:;|,|\s-\s|\svà\s)\s*", _plain_text(raw)):
                 name = re.sub(r"^(?:theo|tác giả:?)\s+", "", name, flags=re.IGNORECASE)
                 name = re.sub(r"\s*\([^)]*\)$", "", name)
                 if name.isupper() and " " in name:
@@ -408,7 +497,31 @@ def _tags(raw_tags: Iterable[str]) -> list[str]:
     return tags
 
 
+def _absolute(base: str | None, link: str | None) -> str | None:
+    """``link`` resolved against ``base``; None when it cannot be parsed ("http://[::1")."""
+    if not link:
+        return None
+    try:
+        urlsplit(link)
+        return urljoin(base, link) if base else link
+    except ValueError:
+        return None
+
+
 # --- entry points --------------------------------------------------------------------------
+
+
+@functools.cache
+def _base_options() -> Extractor:
+    return Extractor(output_format="python", fast=True, precision=True, comments=False, images=True)
+
+
+def _options(url: str | None) -> Extractor:
+    """trafilatura's settings for one page: a copy of shared ones (building them reads its
+    config file's values anew, 0.14 ms a page), with the page's URL."""
+    options = copy(_base_options())
+    options.url = options.source = url
+    return options
 
 
 def extract_article(
@@ -423,31 +536,23 @@ def extract_article(
     if tree is None:
         raise ExtractionError("not an HTML document")
     page = _read_page(tree)
-    document = bare_extraction(
-        tree,
-        url=url,
-        with_metadata=True,
-        favor_precision=True,
-        include_images=True,
-        prune_xpath=_PRUNE_XPATH,
-    )
+    document = bare_extraction(tree, options=_options(url), prune_xpath=_PRUNE_XPATH)
     if not isinstance(document, Document):
         raise ExtractionError("trafilatura found no article text")
-    title = _pick_title(page, clean_text(document.title))
-    if not title:
+    fallbacks = _Fallbacks(tree, page, url, html_text)
+    title = _plain_text(_pick_title(page, fallbacks))
+    if not _WORD_RE.search(title):  # zero-width spaces or lone marks, which normalising drops
         raise ExtractionError("no title")
-    lead = _pick_lead(page)
+    lead = _plain_text(_pick_lead(page))
     paragraphs, byline = _body_and_byline(document, title, lead)
     if not paragraphs:
         raise ExtractionError("no body text")
 
-    canonical = page.canonical_url or page.meta.get("og:url") or url
-    if canonical and url:
-        canonical = urljoin(url, canonical)
+    canonical = _absolute(url, page.canonical_url or page.meta.get("og:url")) or url
     host = urlsplit(canonical or "").hostname or ""
     now = now or datetime.now(ZoneInfo(VIETNAM_TZ))
     rejected: list[str] = []
-    published = _first_plausible(_published_candidates(page, document.date), now, rejected)
+    published = _first_plausible(_published_candidates(page, fallbacks), now, rejected)
     updated = _first_plausible(_modified_candidates(page), now, rejected)
     if updated is not None and published is not None and updated < published:
         updated = None
@@ -457,10 +562,11 @@ def extract_article(
         lead=lead,
         body="\n\n".join(paragraphs),
         authors=_authors(
-            [_ld_person_names(page), meta_authors, [document.author or ""], [byline]], host
+            [_ld_person_names(page), meta_authors, fallbacks.author_texts(), [byline]],
+            host,
         ),
-        section=_section(page, document.categories or []),
-        tags=_tags([*(document.tags or []), page.meta.get("article:tag", "")]),
+        section=_plain_text(_section(page, fallbacks)) or None,
+        tags=_tags(_plain_text(t) for t in [*fallbacks.tags, page.meta.get("article:tag", "")]),
         published_at=published,
         updated_at=updated,
         canonical_url=canonical,

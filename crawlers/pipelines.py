@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import task
+from twisted.internet.defer import Deferred
 
 from crawlers.canonical import clean_url
 from crawlers.dedup import StoryClusterer
-from crawlers.encoding import decode_html
 from crawlers.entities import EntityExtractor
 from crawlers.errors import StageFailure
-from crawlers.extraction import ExtractionError, extract_article
 from crawlers.items import EnrichedArticle, FetchedPage
-from crawlers.normalise import build_article
+from crawlers.offload import PageOutcome, PageWorkers, process_page
 from crawlers.report import CrawlReport
 from crawlers.services import CrawlServices
 from crawlers.spool import IndexedBatch, Spool, SpoolError
@@ -46,32 +48,73 @@ class _ServicesComponent:
 
 
 class ExtractStage(_ServicesComponent):
-    """Decode (legacy encodings included), extract, normalise: a page becomes an Article."""
+    """Decode (legacy encodings included), extract, normalise: a page becomes an Article.
 
-    def __init__(self, services: CrawlServices) -> None:
+    Given running `PageWorkers` (Scrapy setting ``DIEMNONG_PAGE_WORKERS``) the stages run in a
+    worker process, entities included (the crawl then has no EntityStage), and the item waits
+    on an awaitable while the reactor goes on. If the pool breaks, pages are done here again.
+    """
+
+    def __init__(self, services: CrawlServices, workers: PageWorkers | None = None) -> None:
         self.services = services
+        self.workers = workers if workers is not None and workers.running else None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ExtractStage:
+        settings = crawler.settings
+        return cls(settings["DIEMNONG_SERVICES"], settings.get("DIEMNONG_PAGE_WORKERS"))
 
     @classmethod
     def from_services(cls, services: CrawlServices) -> ExtractStage:
         return cls(services)
 
-    def process_item(self, item: Any, spider: Any = None) -> EnrichedArticle:
+    def process_item(
+        self, item: Any, spider: Any = None
+    ) -> EnrichedArticle | Awaitable[EnrichedArticle]:
         page: FetchedPage = item
-        timed = self.services.report.timed
-        with timed("decode"):
-            decoded = decode_html(page.body, page.content_type)
-        try:
-            with timed("extract"):
-                extracted = extract_article(decoded.text, page.url)
-        except ExtractionError as error:
-            self._reject(page, "extract", error.reason)
-        for reason in extracted.rejected_dates:
-            self.services.fetch_log.record(page.url, page.source.name, "date", reason)
-        with timed("normalise"):
-            article = build_article(page, extracted, datetime.now(UTC))
-        return EnrichedArticle(article)
+        now = datetime.now(UTC)
+        if self.workers is None:
+            return self._finish(page, process_page(page, now))
+        from twisted.internet import reactor  # the one Scrapy installed
 
-    def _reject(self, page: FetchedPage, stage: str, reason: str) -> Any:
+        result: Deferred[EnrichedArticle] = Deferred()
+
+        def done(future: Future[PageOutcome]) -> None:
+            reactor.callFromThread(self._settle, result, page, now, future)
+
+        self.workers.submit(page, now, done)
+        return maybe_deferred_to_future(result)
+
+    def _settle(
+        self,
+        result: Deferred[EnrichedArticle],
+        page: FetchedPage,
+        now: datetime,
+        future: Future[PageOutcome],
+    ) -> None:
+        try:
+            try:
+                outcome = future.result()
+            except BrokenProcessPool as error:
+                log.error("page workers failed (%s): extracting in the crawl process", error)
+                self.workers = None
+                outcome = process_page(page, now, self.services.entities)
+            result.callback(self._finish(page, outcome))
+        except Exception:
+            result.errback()
+
+    def _finish(self, page: FetchedPage, outcome: PageOutcome) -> EnrichedArticle:
+        seconds = self.services.report.stage_seconds
+        for stage, spent in outcome.seconds.items():
+            seconds[stage] += spent
+        for reason in outcome.rejected_dates:
+            self.services.fetch_log.record(page.url, page.source.name, "date", reason)
+        if outcome.article is None:
+            stage, reason = outcome.failure or ("extract", "no article")
+            self._reject(page, stage, reason)
+        return EnrichedArticle(outcome.article)
+
+    def _reject(self, page: FetchedPage, stage: str, reason: str) -> NoReturn:
         self.services.fetch_log.record(page.url, page.source.name, stage, reason, page.status)
         self.services.seen.mark([clean_url(page.requested_url), clean_url(page.url)], stage)
         self.services.report.add(page.source.name, "failed")

@@ -21,6 +21,10 @@ from diemnong.settings import EngineSettings
 
 Flavour = Literal["opensearch", "elasticsearch"]
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Connections kept open to the engine: as many as the threads that may call at once (the web
+# app runs sync routes on anyio's 40 threads). The client libraries keep 1 (opensearch-py) or
+# 10, and open, then drop, a new connection for every concurrent call beyond that.
+_POOL_SIZE = 40
 
 
 class EngineUnavailable(RuntimeError):
@@ -99,6 +103,7 @@ class _OpenSearchBackend:
             timeout=settings.timeout_s,
             max_retries=0,
             http_compress=False,
+            pool_maxsize=_POOL_SIZE,
         )
 
     def perform(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
@@ -154,6 +159,7 @@ class _ElasticsearchBackend:
             verify_certs=settings.verify_certs,
             request_timeout=settings.timeout_s,
             max_retries=0,
+            connections_per_node=_POOL_SIZE,
         )
 
     def perform(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:

@@ -24,20 +24,24 @@ def query_fields(fields: dict[str, float] | None = None) -> list[str]:
     return exact + folded
 
 
+def text_match(user_query: str, fields: dict[str, float] | None = None) -> dict[str, Any]:
+    """What ``user_query`` matches, without the ranking bonus: for filters, counts, highlights."""
+    return {
+        "simple_query_string": {
+            "query": normalize(user_query).strip(),
+            "fields": query_fields(fields),
+            "default_operator": "and",
+            "flags": "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE|ESCAPE|PREFIX",
+            "lenient": True,
+        }
+    }
+
+
 def text_query(user_query: str, fields: dict[str, float] | None = None) -> dict[str, Any]:
     """A bool query for ``user_query``: diacritics optional, quoted phrases, AND/OR/NOT."""
     chosen = fields or TEXT_FIELDS
     query = normalize(user_query).strip()
-    flags = "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE|ESCAPE|PREFIX"
-    must: dict[str, Any] = {
-        "simple_query_string": {
-            "query": query,
-            "fields": query_fields(chosen),
-            "default_operator": "and",
-            "flags": flags,
-            "lenient": True,
-        }
-    }
+    must = text_match(query, chosen)
     plain = _OPERATORS.sub(" ", query).strip()
     should: list[dict[str, Any]] = []
     if plain:

@@ -16,10 +16,10 @@ vowels takes the mark on the first ("hòa", "thủy", "khỏe"), a vowel with a 
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 import unicodedata
-from collections.abc import Callable
+
+from indexer.segmentation import tokenize
 
 __all__ = ["fold", "normalize", "segment"]
 
@@ -37,13 +37,17 @@ _FINALS = "ch|ng|nh|c|k|m|n|p|t"
 _SYLLABLE = re.compile(f"(?:{_INITIALS})?({_NUCLEI})(?:{_FINALS})?")
 
 # Only words with a non-ASCII letter or a combining mark can need a tone moved; URLs are
-# matched first so that their path segments are never touched.
+# matched first so that their path segments are never touched. A word starts where a run of
+# ASCII letters starts: retrying inside the run made "é-xxxx…" quadratic (20,000 x: 3 s).
 _CANDIDATE = re.compile(
     r"(?P<url>(?:https?|ftp)://\S+|www\.\S+)"
-    r"|(?P<word>[A-Za-z]*(?:[^\x00-\x7f\W\d_]|[\u0300-\u036f])(?:[^\W\d_]|[\u0300-\u036f])*)"
+    r"|(?P<word>(?<![A-Za-z])[A-Za-z]*"
+    r"(?:[^\x00-\x7f\W\d_]|[\u0300-\u036f])(?:[^\W\d_]|[\u0300-\u036f])*)"
 )
 _STRAY_MARKS = re.compile(r"(?:^|(?<=\s))[\u0300-\u036f]+")
+_ANY_MARK = re.compile(r"[\u0300-\u036f]")
 _SPACE_RUN = re.compile(r" {2,}")
+_TOKEN = re.compile(r"\S+")
 _SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -57,6 +61,7 @@ _WHITESPACE_TABLE = str.maketrans(
         **{c: None for c in _INVISIBLE},
     }
 )
+_ODD_WHITESPACE = re.compile(f"[{re.escape(_HORIZONTAL_SPACES + _LINE_BREAKS + _INVISIBLE)}]")
 
 # Letters that lucene's ASCIIFoldingFilter folds but that have no Unicode decomposition.
 _FOLD_TABLE = str.maketrans(
@@ -88,14 +93,43 @@ def normalize(text: str) -> str:
     Newlines are kept (paragraphs matter for leads and snippets); runs of spaces and tabs become
     one space, spaces at line ends go, and more than one blank line becomes one. Words that are not
     Vietnamese syllables (English, URLs, numbers, names like "café") are left as they are.
+
+    Each step first checks whether it has anything to do: most text reaching this function
+    is already clean (extracted pages, then the same text again at indexing), and the checks
+    are scans in C where the rewrites were Python callbacks per word.
     """
-    text = text.replace("\r\n", "\n").translate(_WHITESPACE_TABLE)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if _ODD_WHITESPACE.search(text):
+        text = text.translate(_WHITESPACE_TABLE)
     text = unicodedata.normalize("NFC", text)
-    text = _STRAY_MARKS.sub("", text)
-    text = _SPACE_RUN.sub(" ", text)
-    text = _SPACE_AROUND_NEWLINE.sub("\n", text)
-    text = _BLANK_LINES.sub("\n\n", text).strip(" \n")
-    return _CANDIDATE.sub(_normalize_match, text)
+    if _ANY_MARK.search(text):
+        text = _STRAY_MARKS.sub("", text)
+    if "  " in text:
+        text = _SPACE_RUN.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return _retone(text.strip(" \n"))
+
+
+def _retone(text: str) -> str:
+    """Tone placement word by word. A candidate never spans whitespace, so each distinct
+    whitespace-separated token is normalised once (and remembered); the text is rebuilt only
+    when some token changes."""
+    changed: dict[str, str] = {}
+    for token in set(text.split()):
+        if not token.isascii() and (new := _normalize_token(token)) != token:
+            changed[token] = new
+    if not changed:
+        return text
+    return _TOKEN.sub(lambda match: changed.get(match[0], match[0]), text)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _normalize_token(token: str) -> str:
+    return _CANDIDATE.sub(_normalize_match, token)
 
 
 def _normalize_match(match: re.Match[str]) -> str:
@@ -155,25 +189,15 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", folded)
 
 
-@functools.cache
-def _pyvi_tokenize() -> Callable[[str], str]:
-    """Load pyvi on first use: importing it unpickles a CRF model and takes about a second."""
-    tokenizer = importlib.import_module("pyvi.ViTokenizer").ViTokenizer
-
-    def tokenize(text: str) -> str:
-        return str(tokenizer.tokenize(text))
-
-    return tokenize
-
-
 def segment(text: str, max_chars: int | None = None, *, normalized: bool = False) -> str:
     """Normalise ``text`` and join the syllables of compound words with "_" ("nhân_dân").
 
     Spacing and punctuation stay as in the normalised text: pyvi's own output puts spaces
-    around every punctuation mark, so only its "_" joins are carried over. pyvi costs about
-    1.7 ms per KB; with ``max_chars`` only the first ``max_chars`` characters (cut back to a
-    space) are segmented and the rest is returned normalised but unsegmented. ``normalized``
-    skips normalising again text that already went through `normalize`.
+    around every punctuation mark, so only its "_" joins are carried over. Segmentation
+    (`indexer.segmentation`, pyvi's model) costs about 1 ms per KB; with ``max_chars`` only the
+    first ``max_chars`` characters (cut back to a space) are segmented and the rest is returned
+    normalised but unsegmented. ``normalized`` skips normalising again text that already went
+    through `normalize`.
     """
     if not normalized:
         text = normalize(text)
@@ -184,7 +208,7 @@ def segment(text: str, max_chars: int | None = None, *, normalized: bool = False
         head, tail = text[:cut], text[cut:]
     if not head.strip():
         return text
-    return _align(head, _pyvi_tokenize()(head)) + tail
+    return _align(head, tokenize(head)) + tail
 
 
 def _align(original: str, tokenized: str) -> str:

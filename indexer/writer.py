@@ -17,8 +17,9 @@ from indexer.layout import IndexNames
 from indexer.models import Article
 from indexer.vietnamese import normalize, segment
 
-# pyvi costs ~1.8 ms/KB; news puts the key facts first (inverted pyramid), so the segmented
-# twin covers title, lead and the opening of the body. Folded and exact fields cover it all.
+# Segmentation costs ~1 ms/KB (pyvi's own call ~2); news puts the key facts first (inverted
+# pyramid), so the segmented twin covers title, lead and the opening of the body. Folded and
+# exact fields cover it all.
 SEGMENT_BODY_CHARS = 2_000
 
 

@@ -3,6 +3,9 @@
 ``CurrentUser`` for routes that need a signed-in user, ``OptionalUser`` for pages that adapt,
 ``require_role(*roles)`` / ``require_at_least(role)`` for role checks. Whenever the session
 cookie authenticates an unsafe request, its CSRF token is checked here, so no route can forget.
+Dependencies that only look something up are ``async``: FastAPI runs a plain ``def`` one in a
+worker thread, a hop that costs more than the lookup; `_identify` blocks on the engine, so it
+stays a ``def``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class Identity:
     token_id: str | None = None
 
 
-def get_auth(request: Request) -> AuthState:
+async def get_auth(request: Request) -> AuthState:
     state: AuthState = request.app.state.auth
     return state
 
@@ -55,7 +58,7 @@ def get_auth(request: Request) -> AuthState:
 AuthDep = Annotated[AuthState, Depends(get_auth)]
 
 
-def get_user_store(engine: EngineDep, names: NamesDep, auth: AuthDep) -> UserStore:
+async def get_user_store(engine: EngineDep, names: NamesDep, auth: AuthDep) -> UserStore:
     return UserStore(engine, users_index(names), auth.passwords)
 
 
@@ -100,7 +103,7 @@ async def optional_identity(
 OptionalIdentity = Annotated[Identity | None, Depends(optional_identity)]
 
 
-def current_identity(identity: OptionalIdentity) -> Identity:
+async def current_identity(identity: OptionalIdentity) -> Identity:
     if identity is None:
         raise NotSignedIn()
     return identity
@@ -109,11 +112,11 @@ def current_identity(identity: OptionalIdentity) -> Identity:
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 
 
-def optional_user(identity: OptionalIdentity) -> User | None:
+async def optional_user(identity: OptionalIdentity) -> User | None:
     return identity.user if identity else None
 
 
-def current_user(identity: CurrentIdentity) -> User:
+async def current_user(identity: CurrentIdentity) -> User:
     return identity.user
 
 

@@ -8,7 +8,6 @@ their crawl interval has passed; SIGTERM/SIGINT stop it gracefully.
 
 from __future__ import annotations
 
-import calendar
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
 import scrapy
 from lxml import etree
 from scrapy import signals
@@ -28,20 +26,13 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawlers.canonical import clean_url
+from crawlers.feed_entries import parse_feed
 from crawlers.items import FetchedPage
 from crawlers.services import CrawlServices
-from crawlers.vietnamese_dates import check_plausible
 from indexer.models import Source
 
 PARTS = frozenset({"feeds", "pages"})
 PAGINATION = re.compile(r"([?&]page=\d+|/trang-\d+(\.html?)?$|-p\d+(\.html?)?$)")
-
-
-def _entry_datetime(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not parsed:
-        return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
 
 
 class NewsSpider(scrapy.Spider):
@@ -163,38 +154,20 @@ class NewsSpider(scrapy.Spider):
         if response.status == 304:
             feeds.polled(feed_url, 0, not_modified=True)
             return
-        parsed = feedparser.parse(
+        result = parse_feed(
             response.body,
-            response_headers={
-                "content-location": response.url,
-                "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
-            },
+            response.url,
+            content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
+            status=response.status,
         )
-        if parsed.bozo:
+        for problem in result.problems:
             self.services.fetch_log.record(
-                response.url,
-                source.name,
-                "feed",
-                f"malformed feed ({type(parsed.bozo_exception).__name__}: "
-                f"{parsed.bozo_exception}); {len(parsed.entries)} entries still read",
-                response.status,
+                problem.url, source.name, problem.stage, problem.reason, problem.status
             )
-        now = datetime.now(UTC)
         new_items = 0
-        for entry in parsed.entries:
-            link = entry.get("link")
-            if not link:
-                self.services.fetch_log.record(
-                    response.url, source.name, "feed", "entry without a link", response.status
-                )
-                continue
-            url = urljoin(response.url, link)
-            published = _entry_datetime(entry)
-            if published is not None and (reason := check_plausible(published, now)):
-                self.services.fetch_log.record(url, source.name, "feed-date", reason)
-                published = None
-            meta = {"feed_published_at": published, "feed_title": entry.get("title")}
-            request = self._article_request(url, source, "feed", meta)
+        for entry in result.entries:
+            meta = {"feed_published_at": entry.published_at, "feed_title": entry.title}
+            request = self._article_request(entry.url, source, "feed", meta)
             if request is not None:
                 new_items += 1
                 yield request

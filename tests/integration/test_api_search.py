@@ -314,3 +314,13 @@ def test_saved_searches(client: TestClient, auth: dict[str, str], engine: Engine
     assert gone.status_code == 204
     assert client.get("/api/saved-searches", headers=auth).json() == []
     assert client.delete(f"/api/saved-searches/{saved[0]['id']}", headers=auth).status_code == 404
+
+
+def test_dates_out_of_range_are_422_not_500(client: TestClient, auth: dict[str, str]) -> None:
+    """``to=9999-12-31`` once overflowed (the day after it does not exist) into a 500."""
+    for params in ({"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "1899-12-31"}):
+        for path in ("/api/search", "/api/search/export"):
+            response = client.get(path, params=params, headers=auth)
+            assert response.status_code == 422, (path, params, response.text)
+            assert "1900" in response.json()["detail"]
+    assert client.get("/", params={"to": "9999-12-31"}, headers=auth).status_code == 422

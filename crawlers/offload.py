@@ -1,0 +1,120 @@
+"""The CPU-bound page stages — decode, extract, normalise, entities — inline or in worker processes.
+
+A Scrapy crawl runs on one reactor thread, so one crawl process uses one core however many the
+machine has. `PageWorkers` forks processes that run `process_page` while the reactor keeps
+downloading, de-duplicating and indexing. The pool is forked before the reactor starts, once
+the models are loaded (`CrawlServices.warm_up`): the children share them copy-on-write and no
+other thread exists yet to hold a lock across the fork. The story clusterer is not moved: it
+is one state that every article must see in turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from crawlers.encoding import decode_html
+from crawlers.entities import EntityExtractor
+from crawlers.extraction import ExtractionError, extract_article
+from crawlers.items import FetchedPage
+from crawlers.normalise import build_article
+from crawlers.report import CrawlReport
+from indexer.models import Article
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PageOutcome:
+    """One page after the CPU stages: an article, or the stage that rejected it and why."""
+
+    article: Article | None = None
+    failure: tuple[str, str] | None = None
+    rejected_dates: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per stage, for `CrawlReport.stage_seconds` of the crawl process."""
+
+
+def process_page(
+    page: FetchedPage, now: datetime, entities: EntityExtractor | None = None
+) -> PageOutcome:
+    """Decode, extract and normalise ``page``; find its entities when ``entities`` is given."""
+    report = CrawlReport()
+    timed = report.timed
+    with timed("decode"):
+        decoded = decode_html(page.body, page.content_type)
+    try:
+        with timed("extract"):
+            extracted = extract_article(decoded.text, page.url)
+    except ExtractionError as error:
+        return PageOutcome(failure=("extract", error.reason), seconds=dict(report.stage_seconds))
+    with timed("normalise"):
+        article = build_article(page, extracted, now)
+    if entities is not None:
+        with timed("entities"):
+            text = f"{article.lead}\n{article.body}"
+            found = entities.extract(article.title, text, normalized=True)
+        article = article.model_copy(update={"entities": found})
+    return PageOutcome(article, None, extracted.rejected_dates, dict(report.stage_seconds))
+
+
+_worker_entities: EntityExtractor | None = None
+
+
+def _init_worker(entities: EntityExtractor) -> None:
+    global _worker_entities
+    _worker_entities = entities
+
+
+def _in_worker(page: FetchedPage, now: datetime) -> PageOutcome:
+    return process_page(page, now, _worker_entities)
+
+
+def _ready() -> bool:
+    return True
+
+
+class PageWorkers:
+    """A pool of forked processes running `process_page` with the entity extractor they
+    inherited; `start` before the reactor runs, `close` after the crawl."""
+
+    def __init__(self, processes: int, entities: EntityExtractor) -> None:
+        self.processes = processes
+        self.entities = entities
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __deepcopy__(self, memo: dict[int, object]) -> PageWorkers:
+        """Scrapy deep-copies its settings; the pool is shared, not copied."""
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        """Fork the processes now and wait until each has answered once."""
+        self._pool = ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(self.entities,),
+        )
+        for ready in [self._pool.submit(_ready) for _ in range(self.processes)]:
+            ready.result()
+
+    def submit(
+        self, page: FetchedPage, now: datetime, done: Callable[[Future[PageOutcome]], None]
+    ) -> None:
+        """Run the stages on ``page`` in a worker; ``done`` is called (in another thread)
+        with the finished future."""
+        assert self._pool is not None, "PageWorkers.start() was not called"
+        self._pool.submit(_in_worker, page, now).add_done_callback(done)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

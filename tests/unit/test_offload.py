@@ -1,0 +1,75 @@
+"""The page stages give the same article in a worker process as in the crawl process."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crawlers.entities import EntityExtractor
+from crawlers.items import FetchedPage
+from crawlers.offload import PageOutcome, PageWorkers, process_page
+from indexer.models import OutletKind, Source
+
+REALPAGES = Path(__file__).resolve().parents[1] / "fixtures" / "realpages"
+GOLD = json.loads((REALPAGES / "gold.json").read_text("utf-8"))["articles"]
+SOURCE = Source(name="VnExpress", domain="vnexpress.net", kind=OutletKind.NATIONAL_DAILY)
+NOW = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def _page(name: str, body: bytes | None = None) -> FetchedPage:
+    url = next(g["url"] for g in GOLD if g["page"] == name)
+    return FetchedPage(
+        url=url,
+        requested_url=url,
+        status=200,
+        body=body if body is not None else (REALPAGES / "pages" / name).read_bytes(),
+        content_type="text/html; charset=utf-8",
+        source=SOURCE,
+        fetched_at=NOW,
+        via="test",
+    )
+
+
+def test_inline_outcome_has_article_entities_and_stage_times() -> None:
+    outcome = process_page(_page("vnexpress_2025_10_22.html"), NOW, EntityExtractor())
+    assert outcome.failure is None
+    assert outcome.article is not None
+    assert outcome.article.title.startswith("Đau bụng kéo dài")
+    assert set(outcome.seconds) == {"decode", "extract", "normalise", "entities"}
+    without = process_page(_page("vnexpress_2025_10_22.html"), NOW)
+    assert without.article is not None
+    assert without.article.entities == type(without.article.entities)()
+
+
+def test_a_page_without_an_article_is_a_failure_not_an_exception() -> None:
+    outcome = process_page(_page("vnexpress_2025_10_22.html", b"<html><body></body></html>"), NOW)
+    assert outcome.article is None
+    assert outcome.failure is not None
+    assert outcome.failure[0] == "extract"
+
+
+def test_a_worker_process_gives_what_the_crawl_process_gives() -> None:
+    entities = EntityExtractor()
+    workers = PageWorkers(1, entities)
+    workers.start()
+    try:
+        finished: list[Future[PageOutcome]] = []
+        done = threading.Event()
+
+        def collect(future: Future[PageOutcome]) -> None:
+            finished.append(future)
+            done.set()
+
+        page = _page("dantri_article.html")
+        workers.submit(page, NOW, collect)
+        assert done.wait(60)
+    finally:
+        workers.close()
+    remote = finished[0].result()
+    local = process_page(page, NOW, entities)
+    assert remote.article == local.article
+    assert remote.rejected_dates == local.rejected_dates
+    assert not workers.running
