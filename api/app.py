@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -12,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import install_auth, security_headers
 from api.routes import alerts, complaint_pages, complaints, health, search, statements
+from api.search_cache import AnswerCache, ContentGeneration, SearchAnswers
 from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.connection import open_engine
@@ -21,10 +23,16 @@ from indexer.layout import IndexNames
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """One app per process; ``engine`` is injected by tests, else opened in the lifespan."""
 
+    names = IndexNames(settings.index.prefix)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = engine or open_engine(settings)
+        app.state.search_answers = SearchAnswers[dict[str, Any]](
+            AnswerCache(settings.api.search_cache_s),
+            ContentGeneration(app.state.engine, [names.articles, names.complaint_links]),
+        )
         try:
             yield
         finally:
@@ -38,7 +46,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.names = IndexNames(settings.index.prefix)
+    app.state.names = names
     app.state.templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     install_auth(app, settings)

@@ -6,11 +6,12 @@ worker thread, and that hop costs more than the lookup.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
+from api.search_cache import SearchAnswers
 from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.layout import IndexNames
@@ -36,7 +37,13 @@ async def get_templates(request: Request) -> Jinja2Templates:
     return templates
 
 
+async def get_search_answers(request: Request) -> SearchAnswers[dict[str, Any]]:
+    answers: SearchAnswers[dict[str, Any]] = request.app.state.search_answers
+    return answers
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NamesDep = Annotated[IndexNames, Depends(get_names)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+SearchAnswersDep = Annotated[SearchAnswers[dict[str, Any]], Depends(get_search_answers)]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from zoneinfo import ZoneInfo
 from alerts.lexicon import CrisisLexicon
 from indexer.text_query import text_match, text_query
 from indexer.vietnamese import fold, normalize
+from indexer.writer import SEGMENT_BODY_CHARS
 
 MAX_QUERY_CHARS = 500
 MAX_PAGE = 100
@@ -50,7 +52,8 @@ ENTITY_FIELDS = (
     "entities.locations.text.folded",
 )
 HIGHLIGHT_FIELDS = ("title", "lead", "body")
-HIGHLIGHT_MAX_CHARS = 5_000
+HIGHLIGHT_MAX_CHARS = SEGMENT_BODY_CHARS
+"""Highlight as much of the body as is segmented: news names its subject early."""
 SOURCE_FIELDS = [
     "id",
     "url",
@@ -64,6 +67,7 @@ SOURCE_FIELDS = [
     "story_cluster_id",
     "is_original",
 ]
+CARRIER_FIELDS = ("id", "outlet", "url", "is_original")
 Sort = Literal["relevance", "date"]
 
 
@@ -106,6 +110,11 @@ class SearchParams:
                 f"Ngày phải từ năm {earliest.year} đến năm {latest.year} "
                 f"(dates must be within {earliest.year}–{latest.year})."
             )
+
+
+def cache_key(params: SearchParams) -> str:
+    """The same text for the same search: what `api.search_cache` keeps answers under."""
+    return json.dumps(dataclasses.asdict(params), sort_keys=True, default=str)
 
 
 def encode_cursor(sort_values: list[Any]) -> str:
@@ -204,7 +213,8 @@ def main_query(params: SearchParams, filter_clauses: list[dict[str, Any]]) -> di
 def matching(params: SearchParams, filter_clauses: list[dict[str, Any]]) -> dict[str, Any]:
     """The same documents as `main_query`, unscored: no ranking bonus to compute."""
     text = operators_as_symbols(params.q.strip())
-    return {"bool": {"filter": [*([text_match(text)] if text else []), *filter_clauses]}}
+    selects = [text_match(text, exact=False)] if text else []
+    return {"bool": {"filter": [*selects, *filter_clauses]}}
 
 
 def sort_clause(params: SearchParams) -> list[Any]:
@@ -323,6 +333,8 @@ def carriers_body(cluster_ids: list[str], per_cluster: int = 10) -> dict[str, An
 
     A ``top_hits`` under a ``terms`` aggregation rather than ``collapse`` with inner hits,
     which costs one more search per cluster; ``size: 0``, so repeats come from the cache.
+    The carriers' fields come from doc values: reading ``_source`` would decompress every
+    carrier's whole text for five short values.
     """
     return {
         "query": {"bool": {"filter": [{"terms": {"story_cluster_id": sorted(cluster_ids)}}]}},
@@ -339,7 +351,11 @@ def carriers_body(cluster_ids: list[str], per_cluster: int = 10) -> dict[str, An
                                 {"published_at": {"order": "asc", "missing": "_last"}},
                                 {"id": "asc"},
                             ],
-                            "_source": ["id", "outlet", "url", "published_at", "is_original"],
+                            "_source": False,
+                            "docvalue_fields": [
+                                *CARRIER_FIELDS,
+                                {"field": "published_at", "format": "strict_date_time"},
+                            ],
                         }
                     },
                 },

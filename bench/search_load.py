@@ -16,16 +16,21 @@ about 5 ms, so a pool of at most 5,000 `bench.common.ArticleFactory` articles is
 publication time and outlet; one document in five belongs to a syndicated cluster of four,
 so the republication path is exercised. Documents go straight to `Engine.bulk`.
 
-The app is the real one, served by uvicorn (``--workers``, one per core by default) in a
-subprocess on 127.0.0.1, called with a bearer token by ``--clients`` threads mixing queries
+The app is the real one, served by uvicorn (``--workers``; one process by default, as
+`diemnong serve` runs it, so its answer cache is shared by every request) in a subprocess on
+127.0.0.1, called with a bearer token by ``--clients`` threads mixing queries
 with and without diacritics, quoted phrases, filters, date sorting and second pages: 400
-searches picked at random, so most are asked again during the run and the engine's request
-cache answers them, as it does for searches that users repeat. ``--distinct`` asks each
-search once instead: the cost of a search nobody asked before. The engine is a fresh embedded
-one in a temporary folder, or ``--engine-url`` (indices under the prefix ``bench-search-``,
-removed at the end). ``--data-dir DIR`` runs the embedded engine on ``DIR`` and keeps the
-corpus there: a later run with the same folder, article count, seed and article layout reuses
-it instead of indexing again (200,000 articles take several minutes to index).
+searches. First each of them is asked once, shared among the clients (``first_ask_p50_ms``,
+``first_ask_p95_ms``, ``first_ask_p99_ms``: searches nobody asked before, under the same
+concurrency); then, for ``--duration`` seconds, the clients pick among them at random, as an
+office repeats its searches: ``p50_ms``/``p95_ms``/``p99_ms``. ``--distinct`` instead asks
+each search once for the whole duration: the cost of a search nobody asked before.
+
+The engine is a fresh embedded one in a temporary folder, or ``--engine-url`` (indices under
+the prefix ``bench-search-``, removed at the end). ``--data-dir DIR`` runs the embedded
+engine on ``DIR`` and keeps the corpus there: a later run with the same folder, article
+count, seed and article layout reuses it instead of indexing again (200,000 articles take
+several minutes to index).
 """
 
 from __future__ import annotations
@@ -82,8 +87,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="uvicorn worker processes of the web app (default: one per core)",
+        default=1,
+        help="uvicorn worker processes of the web app (default 1, as `diemnong serve` runs)",
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--engine-url", default=None, help="an engine to use instead of our own")
@@ -362,12 +367,26 @@ class Load:
                 if page_two and answer and answer.get("next") and time.monotonic() < deadline:
                     self._call(http, {**params, "cursor": answer["next"]})
 
+    def _ask_share_once(self, number: int) -> None:
+        with httpx.Client(base_url=self.base, headers=self.headers, timeout=60) as http:
+            for search in self.mix[number :: self.clients]:
+                params = dict(search)
+                page_two = params.pop("page_two")
+                answer = self._call(http, params)
+                if page_two and answer and answer.get("next"):
+                    self._call(http, {**params, "cursor": answer["next"]})
+
+    def ask_each_once(self) -> float:
+        """Every search of the mix (and its second page) once, shared among the clients."""
+        return self._in_threads([(self._ask_share_once, (n,)) for n in range(self.clients)])
+
     def run(self, duration_s: float) -> float:
         deadline = time.monotonic() + duration_s
-        threads = [
-            threading.Thread(target=self._client, args=(n, deadline), daemon=True)
-            for n in range(self.clients)
-        ]
+        return self._in_threads([(self._client, (n, deadline)) for n in range(self.clients)])
+
+    @staticmethod
+    def _in_threads(work: list[tuple[Any, tuple[Any, ...]]]) -> float:
+        threads = [threading.Thread(target=target, args=args, daemon=True) for target, args in work]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -469,10 +488,21 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         result.update(prepared_corpus(engine, names, settings, args))
         token = bearer_token(engine, names)
         mix = distinct_mix(args.seed) if args.distinct else query_mix(args.seed)
-        warm_up, mix = (mix[-400:], mix[:-400]) if args.distinct else (mix, mix)
         base, app_pid = stack.enter_context(served_app(url, PREFIX, args.workers))
-        log("warming up for 3 s")
-        Load(base, token, warm_up, args.clients, args.distinct).run(3.0)
+        if args.distinct:
+            log("warming up for 3 s")
+            Load(base, token, mix[-400:], args.clients, args.distinct).run(3.0)
+            mix = mix[:-400]
+        else:
+            log(f"first asks: each of the {len(mix)} searches once, {args.clients} at a time")
+            first = Load(base, token, mix, args.clients)
+            first_s = first.ask_each_once()
+            result.update(percentiles(first.latencies, "first_ask_"))
+            result.update(
+                first_ask_requests=len(first.latencies),
+                first_ask_errors=first.errors,
+                first_ask_s=rounded(first_s, 1),
+            )
         load = Load(base, token, mix, args.clients, args.distinct)
         cache_before = request_cache_stats(engine, names)
         cpu = CpuMeter(engine_pid, app_pid)

@@ -159,6 +159,8 @@ class ApiSettings(BaseModel):
     """The web app's address as users reach it (used for links in emails)."""
     secret_key: SecretStr | None = None
     """Signs session cookies; required to serve sign-in (no default outside the demo)."""
+    search_cache_s: float = Field(default=300.0, ge=0)
+    """Longest life in seconds of a kept search answer (0: keep none); new articles end it."""
 
 
 class Settings(BaseSettings):

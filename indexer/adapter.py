@@ -89,6 +89,18 @@ def _error_details(info: Any, fallback: str) -> tuple[str, str]:
     return "error", fallback
 
 
+def _item_status(info: Mapping[str, Any]) -> int:
+    """A bulk item's HTTP status; 0 when the request never got one (the client says "N/A").
+
+    With ``raise_on_exception=False`` the bulk helpers report a dropped connection per item
+    with the status "N/A": that is an engine that went away, not a refused document.
+    """
+    try:
+        return int(info.get("status", 500))
+    except (TypeError, ValueError):
+        return 0
+
+
 class _OpenSearchBackend:
     def __init__(self, hosts: list[str], settings: EngineSettings) -> None:
         from opensearchpy import OpenSearch
@@ -401,7 +413,7 @@ class Engine:
         result = BulkResult()
         for ok, item in self._backend.streaming_bulk(actions, chunk_size, max_retries):
             op, info = next(iter(item.items()))
-            status = int(info.get("status", 500))
+            status = _item_status(info)
             if ok and op == "create":
                 result.created += 1
             elif ok:

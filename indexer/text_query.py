@@ -17,19 +17,27 @@ SEGMENT_BOOST = 2.0
 _OPERATORS = re.compile(r'[+|\-"*()~]')
 
 
-def query_fields(fields: dict[str, float] | None = None) -> list[str]:
+def query_fields(fields: dict[str, float] | None = None, exact: bool = True) -> list[str]:
     chosen = fields or TEXT_FIELDS
-    exact = [f"{name}^{weight * EXACT_BOOST:g}" for name, weight in chosen.items()]
     folded = [f"{name}.folded^{weight:g}" for name, weight in chosen.items()]
-    return exact + folded
+    if not exact:
+        return folded
+    return [f"{name}^{weight * EXACT_BOOST:g}" for name, weight in chosen.items()] + folded
 
 
-def text_match(user_query: str, fields: dict[str, float] | None = None) -> dict[str, Any]:
-    """What ``user_query`` matches, without the ranking bonus: for filters, counts, highlights."""
+def text_match(
+    user_query: str, fields: dict[str, float] | None = None, exact: bool = True
+) -> dict[str, Any]:
+    """What ``user_query`` matches, without the ranking bonus: for filters, counts, highlights.
+
+    ``exact=False`` asks the folded fields alone. It matches the very same documents (a word
+    found as written is also found folded) for half the postings to read: what a query that
+    only selects, never ranks, should use.
+    """
     return {
         "simple_query_string": {
             "query": normalize(user_query).strip(),
-            "fields": query_fields(fields),
+            "fields": query_fields(fields, exact),
             "default_operator": "and",
             "flags": "AND|OR|NOT|PHRASE|PRECEDENCE|WHITESPACE|ESCAPE|PREFIX",
             "lenient": True,

@@ -29,8 +29,9 @@ from pydantic import BaseModel, Field
 from alerts.lexicon import CrisisLexicon, load_lexicon
 from api import search_dsl as dsl
 from api.auth.deps import CurrentUser
-from api.deps import EngineDep, NamesDep, SettingsDep
+from api.deps import EngineDep, NamesDep, SearchAnswersDep, SettingsDep
 from api.pages import render
+from api.search_cache import SearchAnswers
 from diemnong.settings import Settings
 from indexer.adapter import Engine, EngineRequestError, EngineUnavailable
 from indexer.layout import IndexNames, load_template
@@ -211,20 +212,29 @@ def _error_details(answer: dict[str, Any]) -> tuple[str, str]:
     return str(first.get("type", "error")), str(first.get("reason", ""))
 
 
+def _carrier(hit: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """One republication's short record, from the doc values `dsl.carriers_body` asks for."""
+    values = hit.get("fields", {})
+    found = {name: values[name][0] for name in dsl.CARRIER_FIELDS if values.get(name)}
+    published = values.get("published_at")
+    found["published_at"] = _local(published[0], zone) if published else None
+    return found
+
+
 def _carriers(
-    engine: Engine, names: IndexNames, cluster_ids: list[str]
+    engine: Engine, names: IndexNames, cluster_ids: list[str], zone: ZoneInfo
 ) -> tuple[dict[str, dict[str, Any]], int]:
     if not cluster_ids:
         return {}, 0
     found = engine.search(names.articles, dsl.carriers_body(cluster_ids))
     result: dict[str, dict[str, Any]] = {}
     for bucket in found["aggregations"]["clusters"]["buckets"]:
-        inner = bucket["carriers"]["hits"]["hits"]
+        inner = [_carrier(hit, zone) for hit in bucket["carriers"]["hits"]["hits"]]
         result[bucket["key"]] = {
             "articles": int(bucket["doc_count"]),
             "outlets": int(bucket["outlets"]["value"]),
-            "original_id": inner[0]["_source"]["id"] if inner else None,
-            "carriers": [h["_source"] for h in inner],
+            "original_id": inner[0]["id"] if inner else None,
+            "carriers": inner,
         }
     return result, int(found.get("took", 0))
 
@@ -248,7 +258,7 @@ def run_search(
     clusters = sorted(
         {h["_source"]["story_cluster_id"] for h in hits if h["_source"].get("story_cluster_id")}
     )
-    carried, carriers_took = _carriers(engine, names, clusters)
+    carried, carriers_took = _carriers(engine, names, clusters, zone)
     results = []
     for hit in hits:
         source = hit["_source"]
@@ -291,12 +301,31 @@ def run_search(
     }
 
 
-@router.get("/api/search")
-def search(
-    params: ParamsDep, engine: EngineDep, names: NamesDep, settings: SettingsDep, user: CurrentUser
+def cached_search(
+    answers: SearchAnswers[dict[str, Any]],
+    engine: Engine,
+    names: IndexNames,
+    settings: Settings,
+    params: dsl.SearchParams,
 ) -> dict[str, Any]:
+    """`run_search`'s answer, reused for ``api.search_cache_s`` seconds (`api.search_cache`)."""
+    return answers.get(
+        dsl.cache_key(params), lambda: _engine_call(run_search, engine, names, settings, params)
+    )
+
+
+@router.get("/api/search", response_model=dict[str, Any])
+def search(
+    params: ParamsDep,
+    engine: EngineDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    answers: SearchAnswersDep,
+    user: CurrentUser,
+) -> Response:
     """Search stored coverage: text, filters, facets, timeline, republications grouped."""
-    return _engine_call(run_search, engine, names, settings, params)
+    answer = cached_search(answers, engine, names, settings, params)
+    return Response(json.dumps(answer, ensure_ascii=False), media_type="application/json")
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -455,7 +484,12 @@ def _page_link(request: Request, **changes: str | None) -> str:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def search_page(
-    request: Request, engine: EngineDep, names: NamesDep, settings: SettingsDep, user: CurrentUser
+    request: Request,
+    engine: EngineDep,
+    names: NamesDep,
+    settings: SettingsDep,
+    answers: SearchAnswersDep,
+    user: CurrentUser,
 ) -> HTMLResponse:
     """The search page: one box, filters, results, facets and the timeline."""
     context: dict[str, Any] = {"args": request.query_params, "error": None, "answer": None}
@@ -474,7 +508,7 @@ def search_page(
             size=20,
             cursor=request.query_params.get("cursor"),
         )
-        answer = _engine_call(run_search, engine, names, settings, params)
+        answer = cached_search(answers, engine, names, settings, params)
     except HTTPException as error:
         context["error"] = str(error.detail)
         return render(

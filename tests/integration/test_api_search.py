@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -196,6 +197,14 @@ def test_republications_are_collapsed_under_the_original(
     story = body["results"][0]
     assert story["carried_by"] == 3 and story["cluster_articles"] == 3
     assert [c["id"] for c in story["carriers"]] == [a.id for a in CLUSTER]
+    first = story["carriers"][0]
+    assert (first["outlet"], first["url"], first["is_original"]) == (
+        CLUSTER[0].outlet,
+        CLUSTER[0].url,
+        True,
+    )
+    assert datetime.fromisoformat(first["published_at"]) == CLUSTER[0].published_at
+    assert first["published_at"].endswith("+07:00")
     assert sum(f["count"] for f in body["facets"]["outlet"]) == 3
 
 
@@ -324,3 +333,23 @@ def test_dates_out_of_range_are_422_not_500(client: TestClient, auth: dict[str, 
             assert response.status_code == 422, (path, params, response.text)
             assert "1900" in response.json()["detail"]
     assert client.get("/", params={"to": "9999-12-31"}, headers=auth).status_code == 422
+
+
+def test_answers_are_reused_until_new_articles_become_searchable(
+    engine: Engine, settings: Settings, indexed: IndexNames, auth: dict[str, str]
+) -> None:
+    """The kept answer of a search ends when an article index refreshes with news."""
+    app = create_app(settings, engine=engine)
+    if not any(getattr(r, "path", "") == "/api/search" for r in app.routes):
+        app.include_router(search_routes.router)
+    fresh = _article("cang", "Cảng cá Nghi Sơn mở rộng", "Cảng cá Nghi Sơn mở rộng bến.")
+    with TestClient(app) as http:
+        kept = app.state.search_answers.cache.stats
+        assert _ids(http, auth, q="cang ca nghi son") == []
+        assert _ids(http, auth, q="cang ca nghi son") == []
+        assert (kept.misses, kept.hits) == (1, 1)
+        ArticleWriter(engine, indexed).write([fresh], refresh=True)
+        time.sleep(1.2)  # the generation is asked of the engine at most once a second
+        assert _ids(http, auth, q="cang ca nghi son") == [fresh.id]
+        assert _ids(http, auth, q="cảng cá Nghi Sơn") == [fresh.id]
+        assert kept.misses == 3

@@ -128,8 +128,10 @@ def test_engine_killed_during_ingest_of_5000_articles_indexes_each_once(
 
     killer = threading.Thread(target=outage)
     killer.start()
-    ingest(stage, articles)
-    killer.join(timeout=300)
+    try:
+        ingest(stage, articles)
+    finally:
+        killer.join(timeout=300)  # a failed ingest must not leave the next test a dying engine
     settle(stage, killable)
 
     assert services.report.total("spooled") > 0, "the engine was never seen down"

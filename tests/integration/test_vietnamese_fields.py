@@ -11,7 +11,7 @@ from indexer.adapter import Engine
 from indexer.ids import article_id
 from indexer.layout import IndexNames
 from indexer.models import Article
-from indexer.text_query import TEXT_FIELDS, text_query
+from indexer.text_query import TEXT_FIELDS, text_match, text_query
 from indexer.vietnamese import fold, normalize
 from indexer.writer import ArticleWriter
 from tests.conftest import FIXTURES
@@ -105,3 +105,27 @@ def test_exact_diacritics_rank_first(engine: Engine, indexed, index: int) -> Non
     within = [ids[f"r{index}-{j}"] for j in range(len(group["rank"]))]
     hits = _ids_matching(engine, names, text_query(group["query"]), within)
     assert hits == within, group["note"]
+
+
+SELECTING_QUERIES = [
+    *(c["query"] for c in CASES["pairs"]),
+    *(group["query"] for group in CASES["ranking"]),
+    '"khiếu nại" -"Thanh Trì"',
+    "khiếu* | đất",
+    "khieu* +dai",
+]
+
+
+@pytest.mark.parametrize("query", SELECTING_QUERIES)
+def test_the_folded_fields_alone_select_the_same_documents(
+    engine: Engine, indexed, query: str
+) -> None:
+    """Counting and filtering ask only the folded fields (`text_match(exact=False)`)."""
+    names, _ = indexed
+
+    def selected(query_body: dict) -> set[str]:
+        body = {"query": {"bool": {"filter": [query_body]}}, "size": 1000, "_source": False}
+        return {hit["_id"] for hit in engine.search(names.articles, body)["hits"]["hits"]}
+
+    both = selected(text_match(query))
+    assert selected(text_match(query, exact=False)) == both
