@@ -31,7 +31,7 @@ HEADLINES: dict[str, list[str]] = {
     "ingest": ["articles_per_s", "pipeline_vs_trafilatura", "dedup_precision", "dedup_recall"],
     "matching": ["precision", "recall", "f1", "baseline_f1", "percolate_per_s"],
     "alert_latency": ["p50_s", "p95_s", "max_s", "poll_interval_s", "stories"],
-    "search_load": ["p50_ms", "p95_ms", "p99_ms", "errors", "articles"],
+    "search_load": ["p50_ms", "p95_ms", "p99_ms", "first_ask_p95_ms", "errors", "articles"],
 }
 
 

@@ -308,10 +308,20 @@ def cached_search(
     settings: Settings,
     params: dsl.SearchParams,
 ) -> dict[str, Any]:
-    """`run_search`'s answer, reused for ``api.search_cache_s`` seconds (`api.search_cache`)."""
-    return answers.get(
-        dsl.cache_key(params), lambda: _engine_call(run_search, engine, names, settings, params)
-    )
+    """`run_search`'s answer, kept while the indices are unchanged (`api.search_cache`).
+
+    ``reused`` tells whether the engine was spared: then ``took_ms`` is the engine's time when
+    the answer was first computed.
+    """
+    computed = False
+
+    def compute() -> dict[str, Any]:
+        nonlocal computed
+        computed = True
+        return _engine_call(run_search, engine, names, settings, params)
+
+    answer = answers.get(dsl.cache_key(params), compute)
+    return {**answer, "reused": not computed}
 
 
 @router.get("/api/search", response_model=dict[str, Any])
