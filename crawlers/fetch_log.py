@@ -1,13 +1,15 @@
 """The fetch log: every failed download, bad feed and failed extraction, searchable.
 
 Entries are buffered and bulk-written to the ``fetch-log`` index; when the engine is down they
-go to a JSON-lines file in the data folder and are written on the next flush.
+go to a JSON-lines file in the data folder and are written on the next flush. The crawl records
+from the reactor thread and from the index stage's writing thread, hence the lock.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ class FetchLog:
         self.backlog = backlog
         self._pending: list[FetchFailure] = []
         self.counts: dict[str, int] = {}
+        self._lock = threading.RLock()
 
     def record(
         self, url: str, outlet: str | None, stage: str, reason: str, status: int | None = None
@@ -42,11 +45,12 @@ class FetchLog:
         entry = FetchFailure(
             url, outlet, stage, reason[:2000], status, datetime.now(UTC).isoformat()
         )
-        self._pending.append(entry)
-        self.counts[stage] = self.counts.get(stage, 0) + 1
         log.info("fetch log: %s %s: %s", stage, url, reason)
-        if len(self._pending) >= 100:
-            self.flush()
+        with self._lock:
+            self._pending.append(entry)
+            self.counts[stage] = self.counts.get(stage, 0) + 1
+            if len(self._pending) >= 100:
+                self.flush()
 
     def _backlog_entries(self) -> list[FetchFailure]:
         if not self.backlog.exists():
@@ -55,6 +59,10 @@ class FetchLog:
             return [FetchFailure(**json.loads(line)) for line in handle if line.strip()]
 
     def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         entries = self._backlog_entries() + self._pending
         self._pending = []
         if not entries:

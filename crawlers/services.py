@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from complaints.factory import link_new_articles
+from complaints.variants import PlaceSpotter
 from crawlers.dedup import StoryClusterer
 from crawlers.entities import EntityExtractor
 from crawlers.feed_state import FeedStates
@@ -91,9 +92,12 @@ class CrawlServices:
         )
 
     def warm_up(self) -> None:
-        """Load pyvi's and spaCy's models now, not inside the first batch of articles."""
+        """Load pyvi's and spaCy's models, and the place spotter that percolation reads (~2 s),
+        now, not inside the first batch of articles."""
         segment("Người dân khiếu nại", normalized=True)
         self.entities.extract("Khởi động", "UBND xã Tả Thanh Oai, huyện Thanh Trì", normalized=True)
+        if self.after_index:
+            PlaceSpotter.load()
 
     def save(self) -> None:
         """Persist the state a later run resumes from."""
