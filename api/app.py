@@ -12,7 +12,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.auth import install_auth, security_headers
-from api.routes import alerts, complaint_pages, complaints, health, search, statements
+from api.routes import (
+    alerts,
+    complaint_pages,
+    complaints,
+    health,
+    search,
+    search_pages,
+    statements,
+)
 from api.search_cache import AnswerCache, ContentGeneration, SearchAnswers
 from diemnong.settings import Settings
 from indexer.adapter import Engine
@@ -55,6 +63,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(complaints.router)
     app.include_router(complaints.audit_router)
     app.include_router(search.router)
+    app.include_router(search_pages.router)
     app.include_router(statements.router)
     app.include_router(statements.pages)
     app.include_router(alerts.router)

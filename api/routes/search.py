@@ -1,4 +1,4 @@
-"""Searching coverage: the JSON API, saved searches, CSV/XLSX export and the search pages.
+"""Searching coverage: the JSON API, saved searches and CSV/XLSX export (pages: `search_pages`).
 
 Request bodies come from `api.search_dsl`; this module parses parameters, calls the engine and
 shapes answers. A search costs two round-trips at most: one ``_msearch`` (the page and the
@@ -18,19 +18,16 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.responses import HTMLResponse
-from markupsafe import Markup, escape
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from markupsafe import escape
 from pydantic import BaseModel, Field
 
 from alerts.lexicon import CrisisLexicon, load_lexicon
 from api import search_dsl as dsl
 from api.auth.deps import CurrentUser
 from api.deps import EngineDep, NamesDep, SearchAnswersDep, SettingsDep
-from api.pages import render
 from api.search_cache import SearchAnswers
 from diemnong.settings import Settings
 from indexer.adapter import Engine, EngineRequestError, EngineUnavailable
@@ -70,7 +67,7 @@ def _lexicon(path: Path | None) -> CrisisLexicon:
     return load_lexicon(path)
 
 
-def _engine_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+def engine_call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return function(*args, **kwargs)
     except EngineUnavailable as error:
@@ -151,7 +148,7 @@ def _filters(
     return dsl.filters(params, ZoneInfo(settings.timezone), lexicon, linked)
 
 
-def _local(value: str | None, zone: ZoneInfo) -> str | None:
+def local_time(value: str | None, zone: ZoneInfo) -> str | None:
     if not value:
         return None
     return datetime.fromisoformat(value).astimezone(zone).isoformat()
@@ -217,7 +214,7 @@ def _carrier(hit: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     values = hit.get("fields", {})
     found = {name: values[name][0] for name in dsl.CARRIER_FIELDS if values.get(name)}
     published = values.get("published_at")
-    found["published_at"] = _local(published[0], zone) if published else None
+    found["published_at"] = local_time(published[0], zone) if published else None
     return found
 
 
@@ -267,7 +264,7 @@ def run_search(
         results.append(
             {
                 **source,
-                "published_at": _local(source.get("published_at"), zone),
+                "published_at": local_time(source.get("published_at"), zone),
                 "title_html": title_html,
                 "snippet_html": snippet_html,
                 "score": hit.get("_score"),
@@ -318,7 +315,7 @@ def cached_search(
     def compute() -> dict[str, Any]:
         nonlocal computed
         computed = True
-        return _engine_call(run_search, engine, names, settings, params)
+        return engine_call(run_search, engine, names, settings, params)
 
     answer = answers.get(dsl.cache_key(params), compute)
     return {**answer, "reused": not computed}
@@ -363,7 +360,7 @@ def export_rows(
         for hit in hits:
             source = {
                 **hit["_source"],
-                "published_at": _local(hit["_source"].get("published_at"), zone),
+                "published_at": local_time(hit["_source"].get("published_at"), zone),
             }
             rows.append([_cell(source.get(column)) for column in EXPORT_COLUMNS])
         if len(hits) < page:
@@ -395,7 +392,7 @@ def export(
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
     """Up to 10,000 matching articles as CSV (UTF-8 with BOM, for Excel) or XLSX."""
-    rows = _engine_call(export_rows, engine, names, settings, params)
+    rows = engine_call(export_rows, engine, names, settings, params)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     if format == "xlsx":
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -453,14 +450,14 @@ def save_search(
         ensure_saved_searches_index(engine, names, settings)
         engine.create(saved_searches_index(names), doc["id"], doc, refresh=True)
 
-    _engine_call(write)
+    engine_call(write)
     return doc
 
 
 @router.get("/api/saved-searches")
 def list_saved(engine: EngineDep, names: NamesDep, user: CurrentUser) -> list[dict[str, Any]]:
     """Your saved searches, newest first."""
-    found = _engine_call(
+    found = engine_call(
         engine.search,
         saved_searches_index(names),
         dsl.saved_searches_body(user.username),
@@ -476,107 +473,10 @@ def delete_saved(search_id: str, engine: EngineDep, names: NamesDep, user: Curre
     if not search_id.isalnum():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Không có tìm kiếm đã lưu này.")
     try:
-        doc = _engine_call(engine.get, index, search_id)
+        doc = engine_call(engine.get, index, search_id)
     except HTTPException:
         doc = None
     if doc is None or doc.get("owner") != user.username:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Không có tìm kiếm đã lưu này.")
-    _engine_call(engine.delete, index, search_id, refresh=True)
+    engine_call(engine.delete, index, search_id, refresh=True)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-# -- pages -----------------------------------------------------------------------------------
-def _page_link(request: Request, **changes: str | None) -> str:
-    items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
-    items += [(k, v) for k, v in changes.items() if v is not None]
-    return "/?" + urlencode(items)
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def search_page(
-    request: Request,
-    engine: EngineDep,
-    names: NamesDep,
-    settings: SettingsDep,
-    answers: SearchAnswersDep,
-    user: CurrentUser,
-) -> HTMLResponse:
-    """The search page: one box, filters, results, facets and the timeline."""
-    context: dict[str, Any] = {"args": request.query_params, "error": None, "answer": None}
-    try:
-        params = search_params(
-            q=request.query_params.get("q", ""),
-            date_from=request.query_params.get("from"),
-            date_to=request.query_params.get("to"),
-            outlet=request.query_params.getlist("outlet"),
-            outlet_kind=request.query_params.get("outlet_kind"),
-            province=request.query_params.get("province"),
-            complaint=request.query_params.get("complaint"),
-            crisis=request.query_params.get("crisis") in ("true", "1", "on"),
-            entity=request.query_params.get("entity"),
-            sort="date" if request.query_params.get("sort") == "date" else "relevance",
-            size=20,
-            cursor=request.query_params.get("cursor"),
-        )
-        answer = cached_search(answers, engine, names, settings, params)
-    except HTTPException as error:
-        context["error"] = str(error.detail)
-        return render(
-            request, "search.html", user, context, active="search", status_code=error.status_code
-        )
-    peak = max((b["count"] for b in answer["timeline"]), default=0)
-    for result in answer["results"]:
-        # built by _snippet: the engine's html-encoded highlight or markupsafe.escape output
-        result["title_html"] = Markup(result["title_html"])  # noqa: S704
-        result["snippet_html"] = Markup(result["snippet_html"])  # noqa: S704
-    context.update(
-        answer=answer,
-        peak=peak,
-        next_link=_page_link(request, cursor=answer["next"]) if answer["next"] else None,
-        facet_link=lambda name, value: _page_link(request, **{name: value, "cursor": None}),
-        export_link=lambda fmt: (
-            "/api/search/export?"
-            + urlencode(
-                [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-                + [("format", fmt)]
-            )
-        ),
-    )
-    return render(request, "search.html", user, context, active="search")
-
-
-@router.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
-def article_page(
-    article_id: str,
-    request: Request,
-    engine: EngineDep,
-    names: NamesDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-) -> HTMLResponse:
-    """One article as text (never its HTML), its entities and the complaints it touches."""
-    zone = ZoneInfo(settings.timezone)
-    found = _engine_call(
-        engine.search,
-        names.articles,
-        dsl.article_body(article_id),
-        params={"ignore_unavailable": "true"},
-    )
-    hits = found["hits"]["hits"]
-    if not hits:
-        missing = {"title": "Không tìm thấy", "message": "Không có bài báo này."}
-        return render(request, "auth/error.html", user, missing, status_code=404)
-    article = hits[0]["_source"]
-    links = _engine_call(
-        engine.search,
-        names.complaint_links,
-        dsl.article_links_body(article_id),
-        params={"ignore_unavailable": "true"},
-    )
-    context: dict[str, Any] = {
-        "article": article,
-        "published": _local(article.get("published_at"), zone),
-        "paragraphs": [p.strip() for p in (article.get("body") or "").split("\n") if p.strip()],
-        "cases": [hit["_source"] for hit in links["hits"]["hits"]],
-    }
-    return render(request, "article.html", user, context, active="search")
