@@ -32,8 +32,15 @@ V = TypeVar("V")
 class _Entry(Generic[V]):
     ready: threading.Event = field(default_factory=threading.Event)
     expires: float = 0.0
-    value: V | None = None
-    error: BaseException | None = None
+    outcome: tuple[V] | BaseException | None = None
+    """The answer (in a tuple, since an answer may itself be None) or the computing error."""
+
+    def result(self) -> V:
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        if self.outcome is None:
+            raise RuntimeError("an answer was read before it was computed")
+        return self.outcome[0]
 
 
 @dataclass
@@ -78,29 +85,25 @@ class AnswerCache(Generic[V]):
             elif entry.ready.is_set():
                 self._entries.move_to_end(key)
                 self.stats.hits += 1
-                return entry.value  # type: ignore[return-value]
+                return entry.result()
             else:
                 self.stats.waits += 1
         if owner:
-            return self._compute(key, entry, compute)
+            self._compute(key, entry, compute)
         entry.ready.wait()
-        if entry.error is not None:
-            raise entry.error
-        return entry.value  # type: ignore[return-value]
+        return entry.result()
 
-    def _compute(self, key: str, entry: _Entry[V], compute: Callable[[], V]) -> V:
+    def _compute(self, key: str, entry: _Entry[V], compute: Callable[[], V]) -> None:
         try:
-            entry.value = compute()
+            entry.outcome = (compute(),)
         except BaseException as error:
-            entry.error = error
+            entry.outcome = error
             with self._lock:
                 if self._entries.get(key) is entry:
                     del self._entries[key]
-            raise
         finally:
             entry.expires = self._clock() + self.ttl_s
             entry.ready.set()
-        return entry.value
 
     def _evict(self) -> None:
         """Drop the least recently used answers beyond ``max_entries`` (never one in progress)."""
@@ -110,10 +113,6 @@ class AnswerCache(Generic[V]):
                 self._entries.move_to_end(key)
                 break
             del self._entries[key]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

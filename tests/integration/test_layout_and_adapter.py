@@ -159,3 +159,47 @@ def test_put_if_unchanged_refuses_a_stale_version(engine: Engine, layout: IndexN
     assert engine.put_if_unchanged(layout.alerts, "cas", stale, seq_no, term) is False
     assert engine.get(layout.alerts, "cas") == {"id": "cas", "title": "hai"}
     assert engine.get_versioned(layout.alerts, "missing") is None
+
+
+def _refreshes(engine: Engine, names: IndexNames) -> int:
+    found = engine.request(
+        "GET",
+        f"/{names.articles}/_stats/refresh",
+        params={"filter_path": "_all.total.refresh.external_total"},
+    )
+    return int(found["_all"]["total"]["refresh"]["external_total"])
+
+
+def test_demote_by_id_where_the_index_is_known_and_by_query_elsewhere(
+    engine: Engine, layout: IndexNames
+) -> None:
+    """`crawlers.pipelines.demote`: a known index is updated by id with no refresh; an id
+    not found there, or of unknown index, is still demoted through the ids query."""
+    from crawlers.pipelines import demote
+
+    writer = ArticleWriter(engine, layout)
+    nov, oct_ = datetime(2026, 11, 5, tzinfo=UTC), datetime(2026, 10, 5, tzinfo=UTC)
+    articles = {
+        key: make_article(
+            f"https://baothu.vn/{key}.html", f"Bài {key}", "Nội dung.", when
+        ).model_copy(update={"story_cluster_id": "cum-1", "is_original": True})
+        for key, when in (("a", nov), ("moved", nov), ("old", oct_), ("b", nov))
+    }
+    assert writer.write(list(articles.values()), refresh=True).created == 4
+    ids = {key: a.id for key, a in articles.items()}
+    known = {
+        ids["a"]: writer.index_for(articles["a"]),
+        ids["b"]: writer.index_for(articles["b"]),
+        ids["moved"]: layout.article_index(oct_),  # not where the article is
+    }
+
+    before = _refreshes(engine, layout)
+    demote(engine, layout, [ids["b"]], known)
+    assert _refreshes(engine, layout) == before, "an id in its known index needs no refresh"
+    assert engine.get(known[ids["b"]], ids["b"])["is_original"] is False
+
+    demote(engine, layout, [ids["a"], ids["moved"], ids["old"]], known)
+    engine.refresh(layout.articles)
+    for key in ("a", "moved", "old"):
+        found = engine.search(layout.articles, {"query": {"ids": {"values": [ids[key]]}}})
+        assert found["hits"]["hits"][0]["_source"]["is_original"] is False, key

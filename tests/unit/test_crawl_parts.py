@@ -10,12 +10,10 @@ import pytest
 
 from crawlers.canonical import canonical_url, clean_url
 from crawlers.feed_state import FeedStates
-from crawlers.pipelines import demote
 from crawlers.seen import SeenUrls
 from crawlers.spool import Spool, SpoolError
-from indexer.adapter import BulkFailure, BulkResult, EngineUnavailable
+from indexer.adapter import BulkResult, EngineUnavailable
 from indexer.ids import article_id
-from indexer.layout import IndexNames
 from indexer.models import Article
 
 
@@ -131,43 +129,3 @@ def test_seen_urls(tmp_path: Path) -> None:
     assert "https://a.vn/1" in seen
     assert "https://a.vn/3" not in seen
     assert len(seen) == 2
-
-
-class _DemoteEngine:
-    """Records what `demote` asks; ids in ``missing`` are not in the index they are sent to."""
-
-    def __init__(self, missing: set[str]) -> None:
-        self.missing = missing
-        self.calls: list[tuple[str, object]] = []
-
-    def bulk(self, actions: list[dict[str, object]]) -> BulkResult:
-        self.calls.append(("bulk", [(a["_index"], a["_id"]) for a in actions]))
-        result = BulkResult()
-        for action in actions:
-            if action["_id"] in self.missing:
-                result.failed.append(BulkFailure(str(action["_id"]), None, 404, "missing"))
-            else:
-                result.updated += 1
-        return result
-
-    def refresh(self, index: str) -> None:
-        self.calls.append(("refresh", index))
-
-    def request(self, method: str, path: str, body: dict[str, object], params: object) -> None:
-        self.calls.append((path, body["query"]))
-
-
-def test_demote_updates_known_originals_by_id_and_queries_the_rest() -> None:
-    names = IndexNames("t-")
-    engine = _DemoteEngine(missing={"moved"})
-    known = {"a": "t-articles-2026.11", "moved": "t-articles-2026.10"}
-    demote(engine, names, ["a", "moved", "old"], known)  # type: ignore[arg-type]
-    assert engine.calls == [
-        ("bulk", [("t-articles-2026.11", "a"), ("t-articles-2026.10", "moved")]),
-        ("refresh", names.articles),
-        (f"/{names.articles}/_update_by_query", {"ids": {"values": ["old", "moved"]}}),
-    ]
-
-    engine = _DemoteEngine(missing=set())
-    demote(engine, names, ["a"], known)  # type: ignore[arg-type]
-    assert [call[0] for call in engine.calls] == ["bulk"], "no refresh when every id was found"
