@@ -16,9 +16,12 @@ Prints one JSON object:
 * `peak_rss_mb`, `dedup_precision`, `dedup_recall`.
 
 The fixture site runs in a subprocess so that its CPU is not counted; the engine is a fresh
-embedded one (or `--engine-url`, which gets its own index prefix, dropped afterwards).
-`--page-workers N` runs the page stages in N worker processes (crawlers.offload). `--quick`
-runs a reduced version in under a minute.
+embedded one, first warmed up by a smaller crawl of another fixture site run in a subprocess
+(a running engine has compiled its indexing path; `--cold` skips this), or `--engine-url`,
+which gets its own index prefix, dropped afterwards.
+`--page-workers N` runs the page stages in N worker processes (crawlers.offload; default as
+`diemnong crawl`: one fewer than the cores, 0 keeps them in the crawl process). `--quick` runs
+a reduced version in under a minute.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from bench.common import emit, log, machine_context, rounded
 from crawlers.dedup import StoryClusterer, story_text
 from crawlers.entities import EntityExtractor
 from crawlers.items import FetchedPage
-from crawlers.offload import process_page
+from crawlers.offload import default_page_workers, process_page
 from crawlers.run import run_crawl
 from crawlers.services import CrawlServices
 from diemnong.settings import CrawlerSettings, EngineSettings, IndexSettings, Settings
@@ -57,6 +60,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Indexing and percolation talk to the engine and are reported next to it, not inside it.
 PROCESSING_STAGES = ("decode", "extract", "normalise", "dedup", "entities")
 SIDE_BY_SIDE_PASSES = 3
+WARM_UP_PER_OUTLET = 30
+WARM_UP_SEED = 11
 
 
 def _free_port() -> int:
@@ -65,12 +70,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_site(per_outlet: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_site(per_outlet: int, seed: int = 7) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "crawlers.fixture_site", "--port", str(port),
             "--articles", str(per_outlet), "--slow-delay", "0.2", "--big-page-mb", "1",
+            "--seed", str(seed),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -209,6 +215,38 @@ def _side_by_side_pass(
     return stages, alone
 
 
+def crawl_settings(data_dir: Path, url: str, prefix: str) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        data_dir=data_dir,
+        engine=EngineSettings(url=url),
+        index=IndexSettings(prefix=prefix),
+        crawler=CrawlerSettings(
+            allow_loopback=True,
+            concurrent_per_domain=16,
+            download_timeout_s=5,
+            autothrottle=False,
+        ),
+        _env_file=None,
+    )
+
+
+def warm_up_engine(url: str, per_outlet: int = WARM_UP_PER_OUTLET) -> None:
+    """One smaller crawl of another fixture site into a throwaway prefix, so that the measured
+    crawl meets an engine whose JIT has compiled the indexing path, as a running engine's
+    has. Run in a subprocess: the measured crawl's own Python caches stay cold."""
+    site, base = start_site(per_outlet, seed=WARM_UP_SEED)
+    work = Path(tempfile.mkdtemp(prefix="diemnong-bench-warm-up-"))
+    settings = crawl_settings(work, url, f"bench-warm-up-{os.getpid()}-")
+    engine = Engine.connect(url, settings.engine)
+    names = IndexNames(settings.index.prefix)
+    try:
+        apply_layout(engine, names, settings.index)
+        run_crawl(settings, sources_of(base), engine, page_workers=0)
+    finally:
+        site.kill()
+        drop_layout(engine, names)
+
+
 def dedup_quality() -> dict[str, float]:
     try:
         from bench.dedup_eval import evaluate
@@ -226,11 +264,18 @@ def main() -> None:
     parser.add_argument(
         "--page-workers",
         type=int,
-        default=0,
-        help="processes for decode/extract/normalise/entities (0: in the crawl process)",
+        default=None,
+        help="processes for decode/extract/normalise/entities (0: in the crawl process; "
+        "default: as `diemnong crawl`, one fewer than the cores)",
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="measure against the freshly started embedded engine, without a warm-up crawl",
     )
     args = parser.parse_args()
     per_outlet = args.per_outlet or (10 if args.quick else 80)
+    page_workers = default_page_workers(args.page_workers)
 
     work = Path(tempfile.mkdtemp(prefix="diemnong-bench-ingest-"))
     embedded = None
@@ -241,20 +286,13 @@ def main() -> None:
         status = embedded.start()
         assert status.state is not None
         url = status.state.url
+        if not args.cold:
+            log("warming the engine up with a smaller crawl (in a subprocess)")
+            warm = f"from bench.ingest import warm_up_engine; warm_up_engine({url!r})"
+            subprocess.run([sys.executable, "-c", warm], check=True, stdout=subprocess.DEVNULL)
     site, base = start_site(per_outlet)
     try:
-        settings = Settings(  # type: ignore[call-arg]
-            data_dir=work / "data",
-            engine=EngineSettings(url=url),
-            index=IndexSettings(prefix=f"bench-ingest-{os.getpid()}-"),
-            crawler=CrawlerSettings(
-                allow_loopback=True,
-                concurrent_per_domain=16,
-                download_timeout_s=5,
-                autothrottle=False,
-            ),
-            _env_file=None,
-        )
+        settings = crawl_settings(work / "data", url, f"bench-ingest-{os.getpid()}-")
         engine = Engine.connect(url, settings.engine)
         names = IndexNames(settings.index.prefix)
         apply_layout(engine, names, settings.index)
@@ -266,7 +304,7 @@ def main() -> None:
         others_cpu0 = {name: _cpu_s(proc) for name, proc in others.items()}
         children0 = _children_cpu_s()
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        run_crawl(settings, sources, engine, services=services, page_workers=args.page_workers)
+        run_crawl(settings, sources, engine, services=services, page_workers=page_workers)
         engine.refresh(names.articles)
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
@@ -311,7 +349,8 @@ def main() -> None:
             "peak_rss_mb": rounded(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             **{f"dedup_{k}": v for k, v in dedup_quality().items()},
             "per_outlet": per_outlet,
-            "page_workers": args.page_workers,
+            "page_workers": page_workers,
+            "engine_warmed_up": args.engine_url is None and not args.cold,
             **machine_context(),
         }
         emit(result)

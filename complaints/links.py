@@ -104,6 +104,16 @@ def _highlight() -> dict[str, Any]:
     }
 
 
+_OPEN = {"term": {"is_open": True}}
+
+
+def _any_open_query(engine: Engine, index: str) -> bool:
+    """Whether percolation could match anything. It reads the same index and filter as the
+    percolation itself, so it sees exactly the complaints that percolation would; building
+    the documents (place spotting) costs more than the request when nothing is open."""
+    return engine.count(index, {"bool": {"filter": [_OPEN]}}) > 0
+
+
 def _percolate_pages(engine: Engine, index: str, docs: list[dict[str, Any]]) -> Iterator[Any]:
     offset = 0
     while True:
@@ -111,7 +121,7 @@ def _percolate_pages(engine: Engine, index: str, docs: list[dict[str, Any]]) -> 
             "query": {
                 "bool": {
                     "must": [{"percolate": {"field": "query", "documents": docs}}],
-                    "filter": [{"term": {"is_open": True}}],
+                    "filter": [_OPEN],
                 }
             },
             "_source": ["case_number", "match_terms"],
@@ -136,6 +146,8 @@ def percolate(
     """Every (open complaint, article) pair whose stored query matches; nothing is stored."""
     linked_at = now or datetime.now(UTC)
     links: list[ComplaintLink] = []
+    if not articles or not _any_open_query(engine, names.complaints):
+        return links
     for start in range(0, len(articles), batch_size):
         batch = articles[start : start + batch_size]
         docs = [percolation_document(a) for a in batch]
@@ -214,6 +226,9 @@ def repercolate(
     """
     if not complaint.is_open:
         return []
+    # Articles written moments ago may wait for the indices' refresh interval; percolation
+    # no longer sees them once this complaint is open, so this search must.
+    engine.refresh(names.articles)
     compiled = compile_complaint(matching_view(complaint))
     terms, spotter = compiled.match_terms, PlaceSpotter.load()
     moment = now or datetime.now(UTC)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -66,8 +68,18 @@ _worker_entities: EntityExtractor | None = None
 
 
 def _init_worker(entities: EntityExtractor) -> None:
+    """Ctrl-C reaches the whole process group; the crawl process stops the pool itself."""
     global _worker_entities
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_entities = entities
+
+
+def default_page_workers(configured: int | None) -> int:
+    """``configured`` (`CrawlerSettings.page_workers`), else one fewer than the cores this
+    process may run on, at most 4: the crawl process itself keeps one core busy."""
+    if configured is not None:
+        return configured
+    return min(4, max(0, len(os.sched_getaffinity(0)) - 1))
 
 
 def _in_worker(page: FetchedPage, now: datetime) -> PageOutcome:

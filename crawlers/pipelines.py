@@ -297,6 +297,18 @@ class IndexStage(_ServicesComponent):
             log.error("%s; %d articles were not kept", error, len(self._batch))
             self.services.report.add("(all)", "lost", len(self._batch))
         self.services.save()
+        self._make_searchable()
+
+    def _make_searchable(self) -> None:
+        """At the end of a crawl the articles are searchable at once, not after the article
+        indices' refresh interval (`IndexSettings.article_refresh_s`)."""
+        engine = self.services.engine
+        if engine is None or self.writer is None or self._engine_down():
+            return
+        try:
+            engine.refresh(self.services.names.articles)
+        except (EngineUnavailable, EngineRequestError) as error:
+            log.warning("articles not refreshed at the end of the crawl: %s", error)
 
     def process_item(self, item: Any, spider: Any = None) -> Article | Awaitable[Article]:
         enriched: EnrichedArticle = item

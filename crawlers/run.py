@@ -15,6 +15,11 @@ from diemnong.settings import Settings
 from indexer.adapter import Engine
 from indexer.models import Source
 
+# Loggers that follow the crawl's log level. Scrapy's root handler filters by level, but the
+# root logger itself passes everything, so trafilatura built ~17 debug records per page that
+# the handler then dropped.
+CRAWL_LOGGERS = ("scrapy", "trafilatura", "htmldate", "courlan", "opensearch", "urllib3")
+
 
 def scrapy_settings(
     services: CrawlServices, log_level: str = "WARNING", workers: PageWorkers | None = None
@@ -90,7 +95,8 @@ def run_crawl(
     """
     shared = services or CrawlServices.build(settings, engine)
     shared.warm_up()
-    logging.getLogger("scrapy").setLevel(log_level)
+    for name in CRAWL_LOGGERS:
+        logging.getLogger(name).setLevel(log_level)
     workers = PageWorkers(page_workers, shared.entities) if page_workers > 0 else None
     try:
         if workers is not None:

@@ -63,6 +63,9 @@ class IndexSettings(BaseModel):
     """Replicas per shard (0 on one node; 1 on a cluster)."""
     shards: int = 1
     """Primary shards per index."""
+    article_refresh_s: float = Field(default=5.0, gt=0)
+    """Seconds until new articles are searchable (their indices' refresh interval; a crawl
+    refreshes when it ends)."""
 
 
 class CrawlerSettings(BaseModel):
@@ -94,6 +97,9 @@ class CrawlerSettings(BaseModel):
     """Adapt the request rate to each site's response times (Scrapy AutoThrottle)."""
     index_batch: int = 50
     """Articles per bulk write; a partial batch is written at least every 2 s."""
+    page_workers: int | None = Field(default=None, ge=0)
+    """Processes that decode, extract and find entities beside the crawl; empty: one fewer
+    than the cores this process may use, at most 4 (0 on one core)."""
 
 
 class ComplaintSettings(BaseModel):

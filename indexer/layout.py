@@ -104,6 +104,10 @@ def _index_settings(settings: IndexSettings) -> dict[str, Any]:
     }
 
 
+def _seconds(value: float) -> str:
+    return f"{round(value * 1000)}ms"
+
+
 def index_bodies(names: IndexNames, settings: IndexSettings) -> dict[str, dict[str, Any]]:
     """The complete bodies: the article index template and the fixed indices."""
     article_fields = load_template("article_fields")["properties"]
@@ -111,6 +115,7 @@ def index_bodies(names: IndexNames, settings: IndexSettings) -> dict[str, dict[s
     articles["index_patterns"] = [names.article_pattern]
     template = articles["template"]
     template["settings"]["index"].update(_index_settings(settings))
+    template["settings"]["index"]["refresh_interval"] = _seconds(settings.article_refresh_s)
     template["mappings"]["properties"] = copy.deepcopy(article_fields)
     template["aliases"] = {names.articles: {}}
 
@@ -164,6 +169,10 @@ def apply_layout(
     current = names.article_index(now or datetime.now(UTC))
     if engine.create_index(current):
         created.append(current)
+    refresh = bodies["articles_template"]["template"]["settings"]["index"]["refresh_interval"]
+    engine.request(
+        "PUT", f"/{names.article_pattern}/_settings", body={"index": {"refresh_interval": refresh}}
+    )
     engine.health(wait_for="yellow")
     return created
 

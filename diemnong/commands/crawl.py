@@ -59,6 +59,7 @@ def _run(
     parts: frozenset[str] = frozenset({"feeds", "pages"}),
 ) -> None:
     # Scrapy, spaCy and the extraction stack load only when a crawl really runs.
+    from crawlers.offload import default_page_workers
     from crawlers.run import run_crawl
     from crawlers.services import CrawlServices
 
@@ -74,7 +75,15 @@ def _run(
         _report_table(services.report, title), console=cli.console, refresh_per_second=2
     ) as live:
         services.on_tick = lambda: live.update(_report_table(services.report, title))
-        run_crawl(cli.settings, sources, engine, mode=mode, services=services, log_level=log_level)
+        run_crawl(
+            cli.settings,
+            sources,
+            engine,
+            mode=mode,
+            services=services,
+            log_level=log_level,
+            page_workers=default_page_workers(cli.settings.crawler.page_workers),
+        )
         live.update(_report_table(services.report, title))
     failures = services.fetch_log.counts
     if failures:

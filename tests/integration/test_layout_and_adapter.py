@@ -48,6 +48,24 @@ def test_setup_is_idempotent(engine: Engine, settings, names: IndexNames) -> Non
         drop_layout(engine, names)
 
 
+def test_article_refresh_interval_follows_the_setting(engine: Engine, names: IndexNames) -> None:
+    """New monthly indices get it from the template; existing ones when setup runs again."""
+    try:
+        apply_layout(engine, names, IndexSettings(prefix=names.prefix, article_refresh_s=7))
+        older = names.article_index(datetime(2024, 1, 15, tzinfo=UTC))
+        engine.create_index(older)
+        apply_layout(engine, names, IndexSettings(prefix=names.prefix, article_refresh_s=2.5))
+        found = engine.request("GET", f"/{names.article_pattern}/_settings/index.refresh_interval")
+        assert {i: v["settings"]["index"]["refresh_interval"] for i, v in found.items()} == {
+            older: "2500ms",
+            names.article_index(datetime.now(UTC)): "2500ms",
+        }
+    finally:
+        from indexer.layout import drop_layout
+
+        drop_layout(engine, names)
+
+
 def test_layout_is_built_from_the_template_files() -> None:
     bodies = index_bodies(IndexNames("x-"), IndexSettings())
     fields = load_template("article_fields")["properties"]

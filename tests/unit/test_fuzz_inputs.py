@@ -462,6 +462,18 @@ def test_the_spider_records_each_feed_problem_and_requests_each_entry(
     assert services.feeds.get(FEED_URL).polls == polls + 1
 
 
+def test_article_pages_go_before_listing_pages(services: Any) -> None:
+    """Scrapy takes higher priorities first: a found article is fetched before more listings."""
+    source = SOURCE.model_copy(
+        update={"feeds": [FEED_URL], "sitemaps": ["https://baomau.vn/sitemap.xml"],
+                "sections": ["https://baomau.vn/thoi-su"]}
+    )  # fmt: skip
+    listing = list(NewsSpider(services, [source])._initial_requests())
+    article = NewsSpider(services, [source])._article_request(PAGE_URL, source, "feed")
+    assert len(listing) == 3 and article is not None
+    assert all(request.priority < article.priority for request in listing)
+
+
 # -- article pages ---------------------------------------------------------------------------
 
 _PAGE_DATES = (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
 from typing import Any
 
@@ -210,3 +212,17 @@ def test_the_score_ranks_identifying_clauses_above_vocabulary() -> None:
     named = link_score(["party:nguyễn văn hùng", "place:xã tả thanh oai"])
     vague = link_score(["subject:bồi thường", "subject:thu hồi đất", "grievance:khiếu nại"])
     assert named > vague > 0
+
+
+def test_loading_the_place_table_leaves_logging_alone() -> None:
+    """underthesea's package import calls logging.basicConfig, which made every library's debug
+    records print during a crawl; its table is read without importing the package."""
+    script = (
+        "import logging, sys\n"
+        "from complaints.variants import PlaceSpotter\n"
+        "assert PlaceSpotter.load().spot('xã Tả Thanh Oai, huyện Thanh Trì')\n"
+        "assert logging.root.handlers == [], logging.root.handlers\n"
+        "assert 'underthesea' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

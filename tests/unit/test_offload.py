@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crawlers.entities import EntityExtractor
 from crawlers.items import FetchedPage
-from crawlers.offload import PageOutcome, PageWorkers, process_page
+from crawlers.offload import PageOutcome, PageWorkers, default_page_workers, process_page
 from indexer.models import OutletKind, Source
 
 REALPAGES = Path(__file__).resolve().parents[1] / "fixtures" / "realpages"
@@ -73,3 +73,11 @@ def test_a_worker_process_gives_what_the_crawl_process_gives() -> None:
     assert remote.article == local.article
     assert remote.rejected_dates == local.rejected_dates
     assert not workers.running
+
+
+def test_page_workers_default_to_one_fewer_than_the_usable_cores(monkeypatch) -> None:
+    assert default_page_workers(0) == 0
+    assert default_page_workers(3) == 3
+    for cores, expected in ((1, 0), (2, 1), (4, 3), (16, 4)):
+        monkeypatch.setattr("os.sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        assert default_page_workers(None) == expected
