@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from diemnong.settings import Settings
@@ -26,7 +27,21 @@ class CliContext:
 
     @classmethod
     def from_environment(cls) -> CliContext:
-        return cls(settings=Settings())
+        """The settings from DIEMNONG_* and .env; a wrong value ends the command with one
+        line per setting (its variable and what is wrong), not a traceback."""
+        try:
+            return cls(settings=Settings())
+        except ValidationError as error:
+            err = Console(stderr=True)
+            for problem in error.errors():
+                where = "__".join(str(part) for part in problem["loc"]).upper()
+                err.print(
+                    f"[bold red]error:[/] DIEMNONG_{where}={problem.get('input')!r}: "
+                    f"{problem['msg']}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            raise typer.Exit(code=2) from None
 
     def engine(self) -> Engine:
         return open_engine(self.settings)

@@ -39,3 +39,23 @@ def test_readme_lists_every_setting() -> None:
     readme = (REPO / "README.md").read_text("utf-8")
     missing = [row.env for row in settings_rows() if f"`{row.env}`" not in readme]
     assert missing == []
+
+
+def test_a_wrong_setting_ends_a_command_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from diemnong.cli import app
+
+    monkeypatch.setenv("DIEMNONG_INDEX__ARTICLE_REFRESH_S", "0")
+    monkeypatch.setenv("DIEMNONG_CRAWLER__PAGE_WORKERS", "many")
+    result = CliRunner().invoke(app, ["sources", "list"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        "error: DIEMNONG_INDEX__ARTICLE_REFRESH_S='0': Input should be greater than 0",
+        "error: DIEMNONG_CRAWLER__PAGE_WORKERS='many': Input should be a valid integer, "
+        "unable to parse string as an integer",
+    ]
+    assert "Traceback" not in result.output
