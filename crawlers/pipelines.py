@@ -466,7 +466,7 @@ class IndexStage(_ServicesComponent):
                 raise EngineUnavailable("engine was unreachable moments ago")
             self.replay_spool()
             with report.timed("index"):
-                result = self.writer.write(articles)
+                result = self.writer.write(articles, normalized=True)  # the normalise stage
         except EngineUnavailable as error:
             self._mark_engine_down()
             log.warning("engine unavailable (%s): spooling %d articles", error, len(articles))

@@ -37,6 +37,9 @@ class DiskQueue(Generic[Record]):
     def __init__(self, folder: Path, record_type: type[Record]) -> None:
         self.folder = folder
         self.record_type = record_type
+        self._in_memory: dict[Path, list[Record]] = {}
+        """Batches this process put, by file: draining them needs no reading back and
+        validating again. After a restart it is empty and every file is read."""
 
     def files(self) -> list[Path]:
         if not self.folder.is_dir():
@@ -64,6 +67,7 @@ class DiskQueue(Generic[Record]):
             final = self.folder / name
             tmp.replace(final)
             fsync_folder(self.folder)
+            self._in_memory[final] = list(records)
         except OSError as error:
             tmp.unlink(missing_ok=True)
             why = "disk full" if error.errno == errno.ENOSPC else error.strerror
@@ -81,11 +85,14 @@ class DiskQueue(Generic[Record]):
         """
         handled = 0
         for path in self.files():
-            with path.open(encoding="utf-8") as handle:
-                lines = [line for line in handle if line.strip()]
-            batch = [self.record_type.model_validate_json(line) for line in lines]
+            batch = self._in_memory.get(path)
+            if batch is None:
+                with path.open(encoding="utf-8") as handle:
+                    lines = [line for line in handle if line.strip()]
+                batch = [self.record_type.model_validate_json(line) for line in lines]
             handler(batch)
             path.unlink()
+            self._in_memory.pop(path, None)
             handled += len(batch)
         return handled
 

@@ -31,11 +31,14 @@ def _opening(body: str) -> str:
     return body[: cut if cut > 0 else SEGMENT_BODY_CHARS]
 
 
-def article_document(article: Article) -> dict[str, Any]:
-    """The indexed form: normalised text plus the word-segmented twins of title, lead, body."""
+def article_document(article: Article, normalized: bool = False) -> dict[str, Any]:
+    """The indexed form: normalised text plus the word-segmented twins of title, lead, body.
+    ``normalized``: the text went through `normalize` already (the crawl's normalise stage)."""
     doc = article.model_dump(mode="json")
     for name in ("title", "lead", "body"):
-        doc[name] = normalize(doc[name] or "")
+        doc[name] = doc[name] or ""
+        if not normalized:
+            doc[name] = normalize(doc[name])
     doc["title_seg"] = segment(doc["title"], normalized=True)
     doc["lead_seg"] = segment(doc["lead"], normalized=True)
     doc["body_seg"] = segment(_opening(doc["body"]), normalized=True)
@@ -74,7 +77,10 @@ class ArticleWriter:
             when = when.replace(tzinfo=UTC)
         return self.names.article_index(when)
 
-    def write(self, articles: Sequence[Article], refresh: bool = False) -> BulkResult:
+    def write(
+        self, articles: Sequence[Article], refresh: bool = False, normalized: bool = False
+    ) -> BulkResult:
+        """``normalized``: the articles' text went through `normalize` (see article_document)."""
         result = BulkResult()
         for start in range(0, len(articles), self.chunk_size):
             chunk = articles[start : start + self.chunk_size]
@@ -91,7 +97,7 @@ class ArticleWriter:
                     "_op_type": "create",
                     "_index": targets[a.id],
                     "_id": a.id,
-                    "_source": article_document(a),
+                    "_source": article_document(a, normalized),
                 }
                 for a in fresh
             ]

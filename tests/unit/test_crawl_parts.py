@@ -108,6 +108,23 @@ def test_spool_keeps_batches_until_written(tmp_path: Path) -> None:
     assert spool.pending() == 0
 
 
+def test_a_batch_put_by_this_process_is_drained_from_memory_and_a_restart_reads_the_file(
+    tmp_path: Path,
+) -> None:
+    first = Spool(tmp_path / "spool")
+    path = first.put([_article(1), _article(2)])
+    path.write_text("not read back\n", "utf-8")  # this process still holds the batch
+    drained: list[list[str]] = []
+    assert first.drain(lambda batch: drained.append([a.id for a in batch])) == 2
+    assert drained == [[_article(1).id, _article(2).id]] and not path.exists()
+
+    kept = first.put([_article(3)])
+    after_restart = Spool(tmp_path / "spool")
+    assert after_restart.drain(lambda batch: drained.append([a.id for a in batch])) == 1
+    assert drained[-1] == [_article(3).id] and not kept.exists()
+    assert first.drain(lambda batch: drained.append(["again"])) == 0  # gone from disk: never twice
+
+
 def test_spool_reports_a_full_disk_and_leaves_no_partial_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,3 +64,26 @@ def reference_words(text: str, limit: int) -> list[str]:
 def test_non_ascii_words_match_a_plain_scan(pieces: list[str], limit: int) -> None:
     text = "".join(pieces)
     assert encoding._non_ascii_words(text, limit) == reference_words(text, limit)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=30), st.lists(st.sampled_from(PIECES)))
+def test_a_normalised_article_is_written_as_it_would_be_normalised_again(
+    title: list[str], body: list[str]
+) -> None:
+    """The crawl's index stage skips normalising again what its normalise stage produced."""
+    from datetime import UTC, datetime
+
+    from indexer.models import Article
+    from indexer.writer import article_document
+
+    article = Article(
+        id="a",
+        url="https://x.vn/a",
+        canonical_url="https://x.vn/a",
+        outlet="x",
+        title=vi.normalize("".join(title)),
+        body=vi.normalize("".join(body)),
+        fetched_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert article_document(article, normalized=True) == article_document(article)
