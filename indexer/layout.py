@@ -169,10 +169,8 @@ def apply_layout(
     current = names.article_index(now or datetime.now(UTC))
     if engine.create_index(current):
         created.append(current)
-    refresh = bodies["articles_template"]["template"]["settings"]["index"]["refresh_interval"]
-    engine.request(
-        "PUT", f"/{names.article_pattern}/_settings", body={"index": {"refresh_interval": refresh}}
-    )
+    refresh = {"index": {"refresh_interval": _seconds(settings.article_refresh_s)}}
+    engine.request("PUT", f"/{names.article_pattern}/_settings", body=refresh)
     engine.health(wait_for="yellow")
     return created
 

@@ -62,12 +62,20 @@ def search_page(
             request, "search.html", user, context, active="search", status_code=error.status_code
         )
     peak = max((b["count"] for b in answer["timeline"]), default=0)
-    for result in answer["results"]:
-        # built by _snippet: the engine's html-encoded highlight or markupsafe.escape output
-        result["title_html"] = Markup(result["title_html"])  # noqa: S704
-        result["snippet_html"] = Markup(result["snippet_html"])  # noqa: S704
+    # The answer may be a kept one, shared with other requests: the page gets its own rows.
+    # title_html and snippet_html come from _snippet: the engine's html-encoded highlight or
+    # markupsafe.escape output.
+    results = [
+        {
+            **result,
+            "title_html": Markup(result["title_html"]),  # noqa: S704
+            "snippet_html": Markup(result["snippet_html"]),  # noqa: S704
+        }
+        for result in answer["results"]
+    ]
     context.update(
         answer=answer,
+        results=results,
         peak=peak,
         next_link=_page_link(request, cursor=answer["next"]) if answer["next"] else None,
         facet_link=lambda name, value: _page_link(request, **{name: value, "cursor": None}),

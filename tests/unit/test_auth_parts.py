@@ -21,6 +21,7 @@ from api.auth.ratelimit import LoginLimiter, too_many_message
 from api.auth.sessions import COOKIE, SessionCookies
 from api.auth.users import InvalidUsername, normalize_username
 from diemnong.settings import ApiSettings, Settings
+from tests.support.clock import ManualClock
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 KEY = "k" * 40
@@ -67,16 +68,8 @@ def test_passwords_hash_verify_and_rehash() -> None:
 # -- the sign-in limiter ---------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_limiter_blocks_a_user_name_for_the_window() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     limiter = LoginLimiter(per_user=5, per_ip=100, window_s=300, clock=clock)
     for _ in range(4):
         limiter.record_failure("an", "10.0.0.1")
@@ -91,7 +84,7 @@ def test_limiter_blocks_a_user_name_for_the_window() -> None:
 
 
 def test_limiter_blocks_an_address_trying_many_names() -> None:
-    limiter = LoginLimiter(per_user=5, per_ip=3, window_s=60, clock=Clock())
+    limiter = LoginLimiter(per_user=5, per_ip=3, window_s=60, clock=ManualClock(1000.0))
     for name in ("an", "binh", "cuong"):
         limiter.record_failure(name, "10.0.0.9")
     assert limiter.retry_after("dung", "10.0.0.9") == pytest.approx(60)
@@ -99,7 +92,9 @@ def test_limiter_blocks_an_address_trying_many_names() -> None:
 
 
 def test_limiter_reset_and_memory_bound() -> None:
-    limiter = LoginLimiter(per_user=1, per_ip=100, window_s=60, clock=Clock(), max_keys=3)
+    limiter = LoginLimiter(
+        per_user=1, per_ip=100, window_s=60, clock=ManualClock(1000.0), max_keys=3
+    )
     limiter.record_failure("an", "ip1")
     limiter.reset("an")
     assert limiter.retry_after("an", "ip2") is None

@@ -8,18 +8,11 @@ import time
 import pytest
 
 from api.search_cache import AnswerCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def test_an_answer_is_reused_until_it_expires() -> None:
-    clock = Clock()
+    clock = ManualClock()
     cache: AnswerCache[int] = AnswerCache(10.0, clock=clock)
     calls: list[int] = []
 
