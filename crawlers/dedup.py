@@ -176,7 +176,7 @@ class StoryClusterer:
     def __init__(
         self,
         threshold: float = 0.55,
-        num_perm: int = 128,
+        num_perm: int = 64,
         shingle_size: int = 4,
         window_days: int = 14,
         *,

@@ -239,6 +239,9 @@ class FixtureSite:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a crawl opening 32 connections at once had
+    # the rest of its SYNs dropped and resent after TCP's 1 s timeout, a second of idle crawl.
+    request_queue_size = 128
     site: FixtureSite
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -36,8 +36,10 @@ def _count(engine: Engine, names: IndexNames) -> tuple[int, int]:
 
 
 def _indexed_so_far(engine: Engine, names: IndexNames) -> int:
-    """0 until the crawl has created the index and its shards answer."""
+    """0 until the crawl has created the index and its shards answer. Refreshed first: the
+    articles' refresh interval (5 s) is long enough for the whole crawl to finish unseen."""
     try:
+        engine.refresh(names.articles)
         return engine.count(names.articles)
     except EngineRequestError as error:
         if error.status in (404, 503):  # not created yet, or its shards are still starting
