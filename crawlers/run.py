@@ -29,7 +29,7 @@ def scrapy_settings(
         "crawlers.pipelines.ExtractStage": 100,
         "crawlers.pipelines.DedupStage": 200,
         "crawlers.pipelines.EntityStage": 300,
-        "crawlers.pipelines.IndexStage": 900,
+        "crawlers.index_stage.IndexStage": 900,
     }
     if workers is not None:
         del stages["crawlers.pipelines.EntityStage"]  # the workers find the entities

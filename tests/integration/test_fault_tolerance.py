@@ -25,8 +25,8 @@ from bench.common import ArticleFactory
 from bench.matching import load_set, store_complaints
 from crawlers.fixture_site import FixtureSite
 from crawlers.fixture_site.vntext import VN_TZ
+from crawlers.index_stage import IndexStage
 from crawlers.items import EnrichedArticle
-from crawlers.pipelines import IndexStage
 from crawlers.services import CrawlServices
 from crawlers.sources import save_sources
 from diemnong.settings import EngineSettings, IndexSettings, Settings

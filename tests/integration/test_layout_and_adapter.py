@@ -191,9 +191,9 @@ def _refreshes(engine: Engine, names: IndexNames) -> int:
 def test_demote_by_id_where_the_index_is_known_and_by_query_elsewhere(
     engine: Engine, layout: IndexNames
 ) -> None:
-    """`crawlers.pipelines.demote`: a known index is updated by id with no refresh; an id
+    """`crawlers.index_stage.demote`: a known index is updated by id with no refresh; an id
     not found there, or of unknown index, is still demoted through the ids query."""
-    from crawlers.pipelines import demote
+    from crawlers.index_stage import demote
 
     writer = ArticleWriter(engine, layout)
     nov, oct_ = datetime(2026, 11, 5, tzinfo=UTC), datetime(2026, 10, 5, tzinfo=UTC)
