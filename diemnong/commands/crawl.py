@@ -138,13 +138,20 @@ def register(app: typer.Typer) -> None:
         content_type: str | None = None
         try:
             if page.startswith(("http://", "https://")):
-                check_url(page, allow_loopback=cli.settings.crawler.allow_loopback)
-                response = httpx.get(
-                    page,
+                allow_loopback = cli.settings.crawler.allow_loopback
+
+                def refuse_unsafe(request: httpx.Request) -> None:
+                    """Every hop, redirects included: a public page may redirect inward."""
+                    check_url(str(request.url), allow_loopback=allow_loopback)
+
+                with httpx.Client(
                     headers={"User-Agent": cli.settings.crawler.user_agent},
                     timeout=cli.settings.crawler.download_timeout_s,
                     follow_redirects=True,
-                )
+                    max_redirects=5,
+                    event_hooks={"request": [refuse_unsafe]},
+                ) as client:
+                    response = client.get(page)
                 response.raise_for_status()
                 body, content_type, url = (
                     response.content,
@@ -152,6 +159,8 @@ def register(app: typer.Typer) -> None:
                     url or str(response.url),
                 )
             else:
+                if not Path(page).is_file():
+                    raise FileNotFoundError(f"no such file: {page!r}")
                 body = Path(page).read_bytes()
             decoded = decode_html(body, content_type)
             article = extract_article(decoded.text, url)
