@@ -3,7 +3,7 @@
 The worst monitoring failure is a feed that quietly stops (domain.md §7), so each feed's newest
 entry is dated and the feed is called *silent* when that entry is older than
 max(3 × the outlet's crawl interval, 24 h), or when it has no dated entry at all. Every URL,
-redirects included, passes `crawlers.url_safety` before it is requested.
+redirects included, passes `crawlers.url_safety` before it is requested (`crawlers.safe_fetch`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import httpx
 from lxml import etree
 from protego import Protego
 
+from crawlers.safe_fetch import Fetched, SafeFetcher
 from crawlers.sources import home_url
-from crawlers.url_safety import UnsafeURL, check_url
 from diemnong.settings import Settings
 from indexer.models import Source
 
@@ -31,24 +31,6 @@ MIN_SILENCE = timedelta(hours=24)
 FUTURE_TOLERANCE = timedelta(minutes=10)
 _LISTS = ("feeds", "sitemaps", "sections")
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
-
-
-@dataclass
-class Fetched:
-    url: str
-    status: int | None = None
-    content: bytes = b""
-    content_type: str = ""
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.status is not None and self.status < 400
-
-    def failure(self) -> str | None:
-        if self.error:
-            return self.error
-        return None if self.ok else f"HTTP {self.status}"
 
 
 @dataclass
@@ -163,9 +145,8 @@ def silence_limit(source: Source) -> timedelta:
     return max(timedelta(seconds=3 * source.crawl_interval_s), MIN_SILENCE)
 
 
-class SourceChecker:
-    """Checks outlets with one httpx client: its own, or one given (a mock transport in tests),
-    which gets the user agent and the URL-safety hook added."""
+class SourceChecker(SafeFetcher):
+    """Checks outlets through a `SafeFetcher` client (its own, or a mock transport in tests)."""
 
     def __init__(
         self,
@@ -173,54 +154,9 @@ class SourceChecker:
         client: httpx.Client | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
-        crawler = settings.crawler
-        self.user_agent = crawler.user_agent
-        self.allow_loopback = crawler.allow_loopback
-        self.max_bytes = crawler.max_page_bytes
+        super().__init__(settings.crawler, client)
         self.tz = ZoneInfo(settings.timezone)
         self.now = now or (lambda: datetime.now(UTC))
-        self._own_client = client is None
-        self.client = client or httpx.Client(
-            timeout=httpx.Timeout(crawler.download_timeout_s),
-            follow_redirects=True,
-            max_redirects=5,
-        )
-        self.client.headers["User-Agent"] = self.user_agent
-        self.client.event_hooks["request"].append(self._refuse_unsafe)
-
-    def close(self) -> None:
-        if self._own_client:
-            self.client.close()
-
-    def __enter__(self) -> SourceChecker:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def _refuse_unsafe(self, request: httpx.Request) -> None:
-        check_url(str(request.url), self.allow_loopback)
-
-    def fetch(self, url: str) -> Fetched:
-        """GET ``url`` (at most ``max_page_bytes``); errors are returned, never raised."""
-        result = Fetched(url)
-        try:
-            with self.client.stream("GET", url) as response:
-                result.status = response.status_code
-                result.content_type = response.headers.get("content-type", "")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        result.error = f"larger than {self.max_bytes} bytes"
-                        break
-                result.content = bytes(body)
-        except UnsafeURL as error:
-            result.error = str(error)
-        except httpx.HTTPError as error:
-            name = type(error).__name__
-            result.error = f"{name}: {error}" if str(error) else name
-        return result
 
     def check(self, source: Source) -> SourceReport:
         report = SourceReport(

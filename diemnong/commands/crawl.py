@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import typer
 from rich.live import Live
 from rich.table import Table
 
 from crawlers.report import COLUMNS, CrawlReport
 from crawlers.sources import SourceFileError, load_sources
-from crawlers.url_safety import UnsafeURL, check_url
 from diemnong.commands.context import OPERATOR_ERRORS, CliContext, context
 from indexer.layout import apply_layout
 from indexer.models import Source
@@ -133,38 +131,24 @@ def register(app: typer.Typer) -> None:
         """Run the extraction stages on one page and print the article as JSON."""
         from crawlers.encoding import decode_html
         from crawlers.extraction import ExtractionError, article_to_json, extract_article
+        from crawlers.safe_fetch import FetchFailed, SafeFetcher
 
         cli = context(ctx)
         content_type: str | None = None
         try:
             if page.startswith(("http://", "https://")):
-                allow_loopback = cli.settings.crawler.allow_loopback
-
-                def refuse_unsafe(request: httpx.Request) -> None:
-                    """Every hop, redirects included: a public page may redirect inward."""
-                    check_url(str(request.url), allow_loopback=allow_loopback)
-
-                with httpx.Client(
-                    headers={"User-Agent": cli.settings.crawler.user_agent},
-                    timeout=cli.settings.crawler.download_timeout_s,
-                    follow_redirects=True,
-                    max_redirects=5,
-                    event_hooks={"request": [refuse_unsafe]},
-                ) as client:
-                    response = client.get(page)
-                response.raise_for_status()
-                body, content_type, url = (
-                    response.content,
-                    response.headers.get("content-type"),
-                    url or str(response.url),
-                )
+                with SafeFetcher(cli.settings.crawler) as fetcher:
+                    fetched = fetcher.fetch(page)
+                fetched.raise_for_failure()
+                body, content_type = fetched.content, fetched.content_type
+                url = url or fetched.final_url
             else:
                 if not Path(page).is_file():
                     raise FileNotFoundError(f"no such file: {page!r}")
                 body = Path(page).read_bytes()
             decoded = decode_html(body, content_type)
             article = extract_article(decoded.text, url)
-        except (OSError, httpx.HTTPError, UnsafeURL, ExtractionError) as error:
+        except (OSError, FetchFailed, ExtractionError) as error:
             raise cli.fail(error) from None
         result = article_to_json(article)
         result["encoding"] = decoded.encoding
