@@ -4,9 +4,10 @@ Prints one JSON object:
 
 * `articles_per_s`: fixture site → searchable, wall clock;
 * `pipeline_vs_trafilatura`: CPU of decode + extract + normalise + dedup + entities per page ÷
-  `trafilatura.extract` alone, both run page by page in turn on the same pages in one thread
-  after the crawl (`side_by_side_ms`; median of three passes), so that both see the same
-  caches and the same load from other processes;
+  `trafilatura.extract` alone, both run in turn on the same pages in one thread after the
+  crawl, a batch of `crawler.page_batch` pages at a time as the crawl runs them
+  (`side_by_side_ms`; median of three passes), so that both see the same caches and the same
+  load from other processes;
 * `pipeline_in_crawl_vs_trafilatura`: the same stages as timed inside the crawl (`stage_ms`)
   ÷ `trafilatura.extract` timed alone in a tight loop (`trafilatura_ms_per_page`) — higher,
   and it moves with the machine's load: between items the caches hold Scrapy's data;
@@ -46,7 +47,7 @@ from bench.common import emit, log, machine_context, rounded
 from crawlers.dedup import StoryClusterer, story_text
 from crawlers.entities import EntityExtractor
 from crawlers.items import FetchedPage
-from crawlers.offload import default_page_workers, process_page
+from crawlers.offload import default_page_workers, process_pages
 from crawlers.run import run_crawl
 from crawlers.services import CrawlServices
 from diemnong.settings import CrawlerSettings, EngineSettings, IndexSettings, Settings
@@ -156,13 +157,18 @@ def side_by_side(
     sources: list[Source],
     entities: EntityExtractor,
     sample: int,
+    batch: int,
     passes: int = SIDE_BY_SIDE_PASSES,
 ) -> tuple[dict[str, float], float, int]:
     """CPU seconds per page of each processing stage, and of `trafilatura.extract` alone, run
-    page by page in turn on the same pages in this one thread: both see the same caches and
-    the same load from the rest of the machine, which the in-crawl figures do not. The pass
-    with the median ratio of ``passes`` is returned (each with a fresh story clusterer):
-    other tenants of a shared machine move a single pass by ±10%."""
+    in turn on the same pages in this one thread: both see the same caches and the same load
+    from the rest of the machine, which the in-crawl figures do not. The stages take
+    ``batch`` pages at a time, stage by stage, as the crawl's `ExtractStage` gives them; the
+    story clusterer then takes the batch's articles one after another, as the crawl's
+    `DedupStage` does; trafilatura takes the same pages in turn, and which of the two goes
+    first alternates from batch to batch. The pass with the median ratio of ``passes`` is
+    returned (each with a fresh story clusterer): other tenants of a shared machine move a
+    single pass by ±10%."""
     by_name = {s.name: s for s in sources}
     query = {"size": sample, "_source": ["url", "outlet"], "sort": ["_doc"]}
     hits = engine.search(names.articles, query)["hits"]["hits"]
@@ -182,7 +188,7 @@ def side_by_side(
                 via="bench",
             )
             pages.append((page, response.text))
-    results = [_side_by_side_pass(pages, entities, now) for _ in range(passes)]
+    results = [_side_by_side_pass(pages, entities, now, batch) for _ in range(passes)]
     results.sort(key=lambda r: sum(r[0].values()) / r[1])
     stages, alone = results[len(results) // 2]
     count = max(len(pages), 1)
@@ -190,23 +196,25 @@ def side_by_side(
 
 
 def _side_by_side_pass(
-    pages: list[tuple[FetchedPage, str]], entities: EntityExtractor, now: datetime
+    pages: list[tuple[FetchedPage, str]], entities: EntityExtractor, now: datetime, batch: int
 ) -> tuple[dict[str, float], float]:
     clusterer = StoryClusterer()
     stages: dict[str, float] = dict.fromkeys(PROCESSING_STAGES, 0.0)
     alone = 0.0
-    for number, (page, html) in enumerate(pages):
+    for number, first in enumerate(range(0, len(pages), batch)):
+        chunk = pages[first : first + batch]
         for turn in (0, 1) if number % 2 else (1, 0):
             if turn:
                 start = time.thread_time()
-                trafilatura.extract(html)
+                for _, html in chunk:
+                    trafilatura.extract(html)
                 alone += time.thread_time() - start
                 continue
-            outcome = process_page(page, now, entities)
-            for stage, spent in outcome.seconds.items():
-                stages[stage] += spent
-            if outcome.article is not None:
-                a = outcome.article
+            outcomes = process_pages([page for page, _ in chunk], now, entities)
+            for outcome in outcomes:
+                for stage, spent in outcome.seconds.items():
+                    stages[stage] += spent
+            for a in (o.article for o in outcomes if o.article is not None):
                 start = time.thread_time()
                 clusterer.assign(
                     a.id, story_text(a.title, a.lead, a.body), a.published_at, a.outlet
@@ -316,8 +324,9 @@ def main() -> None:
         log("trafilatura baseline")
         base_cpu, sampled = trafilatura_baseline(engine, names, min(indexed, 300))
         log("processing stages and trafilatura side by side")
+        batch = settings.crawler.page_batch
         side_stages, side_alone, side_pages = side_by_side(
-            engine, names, sources, services.entities, min(indexed, 300)
+            engine, names, sources, services.entities, min(indexed, 300), batch
         )
         side_processing = sum(side_stages.values())
         result = {
@@ -342,6 +351,7 @@ def main() -> None:
             "trafilatura_pages": sampled,
             "side_by_side_ms": {
                 "pages": side_pages,
+                "batch": batch,
                 "trafilatura": rounded(side_alone * 1000, 2),
                 **{k: rounded(v * 1000, 2) for k, v in side_stages.items()},
             },

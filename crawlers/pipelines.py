@@ -1,4 +1,4 @@
-"""The item pipeline: fetch → extract → normalise → enrich (dedup, entities) → index.
+"""The item pipeline: fetch → extract → normalise → enrich (entities, dedup) → index.
 
 Each component wraps one stage function with a plain constructor (tests call it directly) and
 takes its collaborators from `CrawlServices` in ``from_crawler``. A stage that rejects an item
@@ -16,15 +16,15 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from scrapy.utils.asyncio import CallLaterResult, call_later
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from crawlers.canonical import clean_url
 from crawlers.dedup import StoryClusterer
-from crawlers.entities import EntityExtractor
 from crawlers.errors import StageFailure
 from crawlers.items import EnrichedArticle, FetchedPage
-from crawlers.offload import PageOutcome, PageWorkers, process_page
+from crawlers.offload import PageOutcome, PageWorkers, process_pages
 from crawlers.report import CrawlReport
 from crawlers.services import CrawlServices
 
@@ -44,21 +44,34 @@ class ServicesComponent:
 
 
 class ExtractStage(ServicesComponent):
-    """Decode (legacy encodings included), extract, normalise: a page becomes an Article.
+    """Decode (legacy encodings included), extract, normalise, find entities: a page becomes
+    an Article.
 
-    Given running `PageWorkers` (Scrapy setting ``DIEMNONG_PAGE_WORKERS``) the stages run in a
-    worker process, entities included (the crawl then has no EntityStage), and the item waits
-    on an awaitable while the reactor goes on. If the pool breaks, pages are done here again.
+    Pages are gathered into batches of ``batch_size`` (a partial batch waits at most
+    `BATCH_WAIT_S`) and each batch goes through the stages stage by stage
+    (`crawlers.offload.process_pages`): in a worker process given running `PageWorkers`
+    (Scrapy setting ``DIEMNONG_PAGE_WORKERS``), else in the reactor thread. Each item waits on
+    its own awaitable while the reactor goes on. If the pool breaks, pages are done here
+    again. ``batch_size`` 1 without workers returns each article at once (tests call it so).
     """
 
-    def __init__(self, services: CrawlServices, workers: PageWorkers | None = None) -> None:
+    BATCH_WAIT_S = 0.25
+
+    def __init__(
+        self, services: CrawlServices, workers: PageWorkers | None = None, batch_size: int = 1
+    ) -> None:
         self.services = services
         self.workers = workers if workers is not None and workers.running else None
+        self.batch_size = max(1, batch_size)
+        self._pending: list[tuple[FetchedPage, Deferred[EnrichedArticle]]] = []
+        self._timer: CallLaterResult | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ExtractStage:
         settings = crawler.settings
-        return cls(settings["DIEMNONG_SERVICES"], settings.get("DIEMNONG_PAGE_WORKERS"))
+        services: CrawlServices = settings["DIEMNONG_SERVICES"]
+        workers = settings.get("DIEMNONG_PAGE_WORKERS")
+        return cls(services, workers, services.settings.crawler.page_batch)
 
     @classmethod
     def from_services(cls, services: CrawlServices) -> ExtractStage:
@@ -68,36 +81,71 @@ class ExtractStage(ServicesComponent):
         self, item: Any, spider: Any = None
     ) -> EnrichedArticle | Awaitable[EnrichedArticle]:
         page: FetchedPage = item
-        now = datetime.now(UTC)
-        if self.workers is None:
-            return self._finish(page, process_page(page, now))
-        from twisted.internet import reactor  # the one Scrapy installed
-
+        if self.workers is None and self.batch_size == 1:
+            now = datetime.now(UTC)
+            return self._finish(page, process_pages([page], now, self.services.entities)[0])
         result: Deferred[EnrichedArticle] = Deferred()
-
-        def done(future: Future[PageOutcome]) -> None:
-            reactor.callFromThread(self._settle, result, page, now, future)
-
-        self.workers.submit(page, now, done)
+        self._pending.append((page, result))
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = call_later(self.BATCH_WAIT_S, self._flush)
         return maybe_deferred_to_future(result)
+
+    def close_spider(self, spider: Any = None) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()  # a no-op when it is the timer that called
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        now = datetime.now(UTC)
+        pages = [page for page, _ in batch]
+        if self.workers is None:
+            self._settle(batch, process_pages(pages, now, self.services.entities))
+            return
+        from twisted.internet import reactor
+
+        def done(future: Future[list[PageOutcome]]) -> None:
+            reactor.callFromThread(self._collect, batch, now, future)
+
+        self.workers.submit(pages, now, done)
+
+    def _collect(
+        self,
+        batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]],
+        now: datetime,
+        future: Future[list[PageOutcome]],
+    ) -> None:
+        pages = [page for page, _ in batch]
+        try:
+            outcomes = future.result()
+        except BrokenProcessPool as error:
+            log.error("page workers failed (%s): extracting in the crawl process", error)
+            self.workers = None
+            outcomes = process_pages(pages, now, self.services.entities)
+        except Exception:
+            for _, result in batch:
+                result.errback()
+            return
+        self._settle(batch, outcomes)
 
     def _settle(
         self,
-        result: Deferred[EnrichedArticle],
-        page: FetchedPage,
-        now: datetime,
-        future: Future[PageOutcome],
+        batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]],
+        outcomes: list[PageOutcome],
     ) -> None:
-        try:
+        """Hand each item on in turn; one page's failure is that item's alone."""
+        for (page, result), outcome in zip(batch, outcomes, strict=True):
             try:
-                outcome = future.result()
-            except BrokenProcessPool as error:
-                log.error("page workers failed (%s): extracting in the crawl process", error)
-                self.workers = None
-                outcome = process_page(page, now, self.services.entities)
-            result.callback(self._finish(page, outcome))
-        except Exception:
-            result.errback()
+                enriched = self._finish(page, outcome)
+            except Exception:
+                result.errback()
+                continue
+            result.callback(enriched)
 
     def _finish(self, page: FetchedPage, outcome: PageOutcome) -> EnrichedArticle:
         seconds = self.services.report.stage_seconds
@@ -138,26 +186,4 @@ class DedupStage(ServicesComponent):
             update={"story_cluster_id": decision.cluster_id, "is_original": decision.is_original}
         )
         enriched.demoted = decision.demoted
-        return enriched
-
-
-class EntityStage(ServicesComponent):
-    """Persons, organisations and places, places resolved to administrative unit codes."""
-
-    def __init__(self, extractor: EntityExtractor, report: CrawlReport | None = None) -> None:
-        self.extractor = extractor
-        self.report = report or CrawlReport()
-
-    @classmethod
-    def from_services(cls, services: CrawlServices) -> EntityStage:
-        return cls(services.entities, services.report)
-
-    def process_item(self, item: Any, spider: Any = None) -> EnrichedArticle:
-        enriched: EnrichedArticle = item
-        article = enriched.article
-        with self.report.timed("entities"):
-            entities = self.extractor.extract(
-                article.title, f"{article.lead}\n{article.body}", normalized=True
-            )
-        enriched.article = article.model_copy(update={"entities": entities})
         return enriched

@@ -28,11 +28,8 @@ def scrapy_settings(
     stages = {
         "crawlers.pipelines.ExtractStage": 100,
         "crawlers.pipelines.DedupStage": 200,
-        "crawlers.pipelines.EntityStage": 300,
         "crawlers.index_stage.IndexStage": 900,
     }
-    if workers is not None:
-        del stages["crawlers.pipelines.EntityStage"]  # the workers find the entities
     return {
         "BOT_NAME": "diemnong",
         "USER_AGENT": crawler.user_agent,

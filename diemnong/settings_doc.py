@@ -36,7 +36,8 @@ def _walk(model: type[BaseModel], prefix: str) -> list[SettingRow]:
             rows.extend(_walk(annotation, f"{env}__"))
             continue
         default = field.get_default(call_default_factory=True)
-        rows.append(SettingRow(env, _render(default), field.description or ""))
+        description = " ".join((field.description or "").split())  # one table row per setting
+        rows.append(SettingRow(env, _render(default), description))
     return rows
 
 

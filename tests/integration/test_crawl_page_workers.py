@@ -1,7 +1,8 @@
-"""A crawl with the page stages in a worker process indexes what the crawl process would.
+"""A crawl indexes articles with their entities whether the page stages run in a worker
+process or, a batch at a time, in the crawl process itself.
 
 The crawl runs in a subprocess (Scrapy's reactor runs once per process) through
-`crawlers.run.run_crawl(..., page_workers=1)`, the way the ingest benchmark runs it.
+`crawlers.run.run_crawl(..., page_workers=N)`, the way the ingest benchmark runs it.
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ from indexer.layout import IndexNames, apply_layout
 settings = Settings.model_validate_json(sys.argv[1])
 engine = Engine.connect(settings.engine.url, settings.engine)
 apply_layout(engine, IndexNames(settings.index.prefix), settings.index)
-report = run_crawl(settings, load_sources(settings.crawler.sources_file), engine, page_workers=1)
+sources = load_sources(settings.crawler.sources_file)
+report = run_crawl(settings, sources, engine, page_workers=int(sys.argv[2]))
 print(json.dumps({"stages": sorted(report.stage_seconds), "indexed": report.total("indexed")}))
 """
 
 
-def test_worker_crawl_indexes_articles_with_entities(engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("page_workers", [1, 0])
+def test_crawl_indexes_articles_with_entities(
+    engine: Engine, tmp_path: Path, page_workers: int
+) -> None:
     now = datetime(2026, 11, 20, 9, 0, tzinfo=VN_TZ)
     site = FixtureSite(seed=5, n_articles_per_outlet=4, slow_delay_s=1.0, now=now)
     site.start()
@@ -59,7 +64,7 @@ def test_worker_crawl_indexes_articles_with_entities(engine: Engine, tmp_path: P
             },
         }
         done = subprocess.run(
-            [sys.executable, "-c", SCRIPT, json.dumps(settings)],
+            [sys.executable, "-c", SCRIPT, json.dumps(settings), str(page_workers)],
             capture_output=True,
             text=True,
             timeout=300,

@@ -3,7 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.encoding import convert_tcvn3, convert_vni, decode_html, detect_legacy_font
+from crawlers.encoding import (
+    beyond_latin1_share,
+    convert_tcvn3,
+    convert_vni,
+    decode_html,
+    detect_legacy_font,
+)
 
 PAGES = Path(__file__).parents[1] / "fixtures" / "realpages" / "pages"
 SENTENCE = (
@@ -197,6 +203,21 @@ def test_western_text_is_not_taken_for_a_legacy_font(text: str) -> None:
     assert decode_html(_page(text).encode("cp1252"), "text/html; charset=cp1252").text == (
         _page(text)
     )
+
+
+def test_beyond_latin1_share_tells_unicode_from_legacy_fonts() -> None:
+    assert beyond_latin1_share(SENTENCE) > 0.5
+    assert beyond_latin1_share(SENTENCE_TCVN3.decode("latin-1")) == 0
+    assert beyond_latin1_share(SENTENCE_VNI) == 0
+    assert beyond_latin1_share("ASCII only") == 0
+    assert beyond_latin1_share("đ\ud800") == 0.5  # a lone surrogate is a character, no crash
+
+
+def test_unicode_text_with_a_legacy_font_quote_is_left_alone() -> None:
+    """A tenth of Unicode Vietnamese is enough: converting would garble the Unicode part."""
+    text = SENTENCE + " " + SENTENCE_VNI
+    assert detect_legacy_font(text).font is None
+    assert detect_legacy_font(SENTENCE_VNI).font == "vni"
 
 
 @pytest.mark.parametrize("path", sorted(PAGES.glob("*.html")), ids=lambda p: p.name)

@@ -44,6 +44,7 @@ from complaints.register import ComplaintRegister
 from complaints.rows import case_key
 from complaints.tabular import TableFileError, export_file, import_file
 from crawlers.canonical import clean_url
+from crawlers.entities import EntityExtractor
 from crawlers.errors import StageFailure
 from crawlers.feed_entries import FeedParseResult, FeedProblem, parse_feed
 from crawlers.feed_state import FeedStates
@@ -431,6 +432,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("fuzz-crawl")
     return SimpleNamespace(
         settings=SimpleNamespace(crawler=SimpleNamespace(max_section_pages=1)),
+        entities=EntityExtractor(),
         fetch_log=RecordingFetchLog(folder),
         seen=SeenUrls(Path(":memory:")),  # SQLite's own in-memory name: no fsync per page
         report=CrawlReport(),
