@@ -36,6 +36,9 @@ PARTS = frozenset({"feeds", "pages"})
 # sooner, and fewer discovered links wait in memory.
 ARTICLE_PRIORITY = 10
 PAGINATION = re.compile(r"([?&]page=\d+|/trang-\d+(\.html?)?$|-p\d+(\.html?)?$)")
+# Plain strings from lxml: ``response.css("a::attr(href)")`` built a tracked Selector object
+# per link, 9% of the crawl process's time in a profile of a full fixture-site crawl.
+HREFS = etree.XPath("//a/@href", smart_strings=False)
 
 
 class NewsSpider(scrapy.Spider):
@@ -226,7 +229,7 @@ class NewsSpider(scrapy.Spider):
         if page >= self.max_section_pages:
             return
         section_path = urlsplit(response.url).path.rsplit("/", 1)[0]
-        for href in response.css("a::attr(href)").getall():
+        for href in HREFS(response.selector.root):
             url = urljoin(response.url, href)
             if PAGINATION.search(url) and urlsplit(url).path.startswith(section_path):
                 yield self._request(
