@@ -21,8 +21,9 @@ embedded one, first warmed up by a smaller crawl of another fixture site run in 
 (a running engine has compiled its indexing path; `--cold` skips this), or `--engine-url`,
 which gets its own index prefix, dropped afterwards.
 `--page-workers N` runs the page stages in N worker processes (crawlers.offload; default as
-`diemnong crawl`: one fewer than the cores, 0 keeps them in the crawl process). `--quick` runs
-a reduced version in under a minute.
+`diemnong crawl`: one fewer than the cores, 0 keeps them in the crawl process);
+`--page-batch N` gives them N pages at a time (default as `diemnong crawl`; 1: page by page).
+`--quick` runs a reduced version in under a minute.
 """
 
 from __future__ import annotations
@@ -223,7 +224,10 @@ def _side_by_side_pass(
     return stages, alone
 
 
-def crawl_settings(data_dir: Path, url: str, prefix: str) -> Settings:
+def crawl_settings(
+    data_dir: Path, url: str, prefix: str, page_batch: int | None = None
+) -> Settings:
+    batch = {} if page_batch is None else {"page_batch": page_batch}
     return Settings(  # type: ignore[call-arg]
         data_dir=data_dir,
         engine=EngineSettings(url=url),
@@ -233,6 +237,7 @@ def crawl_settings(data_dir: Path, url: str, prefix: str) -> Settings:
             concurrent_per_domain=16,
             download_timeout_s=5,
             autothrottle=False,
+            **batch,
         ),
         _env_file=None,
     )
@@ -277,6 +282,13 @@ def main() -> None:
         "default: as `diemnong crawl`, one fewer than the cores)",
     )
     parser.add_argument(
+        "--page-batch",
+        type=int,
+        default=None,
+        help="pages per batch through the page stages, in the crawl and the side-by-side "
+        "measure (default: as `diemnong crawl`, crawler.page_batch; 1: page by page)",
+    )
+    parser.add_argument(
         "--cold",
         action="store_true",
         help="measure against the freshly started embedded engine, without a warm-up crawl",
@@ -300,7 +312,8 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", warm], check=True, stdout=subprocess.DEVNULL)
     site, base = start_site(per_outlet)
     try:
-        settings = crawl_settings(work / "data", url, f"bench-ingest-{os.getpid()}-")
+        prefix = f"bench-ingest-{os.getpid()}-"
+        settings = crawl_settings(work / "data", url, prefix, args.page_batch)
         engine = Engine.connect(url, settings.engine)
         names = IndexNames(settings.index.prefix)
         apply_layout(engine, names, settings.index)
