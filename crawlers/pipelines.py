@@ -105,7 +105,13 @@ class ExtractStage(ServicesComponent):
         now = datetime.now(UTC)
         pages = [page for page, _ in batch]
         if self.workers is None:
-            self._settle(batch, process_pages(pages, now, self.services.entities))
+            try:
+                outcomes = process_pages(pages, now, self.services.entities)
+            except Exception:
+                log.exception("a batch of %d pages failed: each page again alone", len(batch))
+                self._one_by_one(batch, now)
+                return
+            self._settle(batch, outcomes)
             return
         from twisted.internet import reactor
 
@@ -128,10 +134,24 @@ class ExtractStage(ServicesComponent):
             self.workers = None
             outcomes = process_pages(pages, now, self.services.entities)
         except Exception:
-            for _, result in batch:
-                result.errback()
+            log.exception("a batch of %d pages failed: each page again alone", len(batch))
+            self._one_by_one(batch, now)
             return
         self._settle(batch, outcomes)
+
+    def _one_by_one(
+        self, batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]], now: datetime
+    ) -> None:
+        """A batch that raised (a bug, not a rejected page): each page again alone, here, so
+        that only the page at fault fails."""
+        for page, result in batch:
+            try:
+                outcome = process_pages([page], now, self.services.entities)[0]
+                enriched = self._finish(page, outcome)
+            except Exception:
+                result.errback()
+                continue
+            result.callback(enriched)
 
     def _settle(
         self,
