@@ -103,22 +103,15 @@ class ExtractStage(ServicesComponent):
         if not batch:
             return
         now = datetime.now(UTC)
-        pages = [page for page, _ in batch]
         if self.workers is None:
-            try:
-                outcomes = process_pages(pages, now, self.services.entities)
-            except Exception:
-                log.exception("a batch of %d pages failed: each page again alone", len(batch))
-                self._one_by_one(batch, now)
-                return
-            self._settle(batch, outcomes)
+            self._here(batch, now)
             return
         from twisted.internet import reactor
 
         def done(future: Future[list[PageOutcome]]) -> None:
             reactor.callFromThread(self._collect, batch, now, future)
 
-        self.workers.submit(pages, now, done)
+        self.workers.submit([page for page, _ in batch], now, done)
 
     def _collect(
         self,
@@ -126,15 +119,25 @@ class ExtractStage(ServicesComponent):
         now: datetime,
         future: Future[list[PageOutcome]],
     ) -> None:
-        pages = [page for page, _ in batch]
         try:
             outcomes = future.result()
         except BrokenProcessPool as error:
             log.error("page workers failed (%s): extracting in the crawl process", error)
             self.workers = None
-            outcomes = process_pages(pages, now, self.services.entities)
+            self._here(batch, now)
+            return
         except Exception:
-            log.exception("a batch of %d pages failed: each page again alone", len(batch))
+            self._one_by_one(batch, now)
+            return
+        self._settle(batch, outcomes)
+
+    def _here(
+        self, batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]], now: datetime
+    ) -> None:
+        """The stages in this process: without workers, or once the pool broke."""
+        try:
+            outcomes = process_pages([page for page, _ in batch], now, self.services.entities)
+        except Exception:
             self._one_by_one(batch, now)
             return
         self._settle(batch, outcomes)
@@ -144,6 +147,7 @@ class ExtractStage(ServicesComponent):
     ) -> None:
         """A batch that raised (a bug, not a rejected page): each page again alone, here, so
         that only the page at fault fails."""
+        log.exception("a batch of %d pages failed: each page again alone", len(batch))
         for page, result in batch:
             try:
                 outcome = process_pages([page], now, self.services.entities)[0]
