@@ -64,6 +64,7 @@ PROCESSING_STAGES = ("decode", "extract", "normalise", "dedup", "entities")
 SIDE_BY_SIDE_PASSES = 3
 WARM_UP_PER_OUTLET = 30
 WARM_UP_SEED = 11
+DEFAULT_PAGE_BATCH = CrawlerSettings().page_batch
 
 
 def _free_port() -> int:
@@ -225,9 +226,8 @@ def _side_by_side_pass(
 
 
 def crawl_settings(
-    data_dir: Path, url: str, prefix: str, page_batch: int | None = None
+    data_dir: Path, url: str, prefix: str, page_batch: int = DEFAULT_PAGE_BATCH
 ) -> Settings:
-    batch = {} if page_batch is None else {"page_batch": page_batch}
     return Settings(  # type: ignore[call-arg]
         data_dir=data_dir,
         engine=EngineSettings(url=url),
@@ -237,7 +237,7 @@ def crawl_settings(
             concurrent_per_domain=16,
             download_timeout_s=5,
             autothrottle=False,
-            **batch,
+            page_batch=page_batch,
         ),
         _env_file=None,
     )
@@ -284,7 +284,7 @@ def main() -> None:
     parser.add_argument(
         "--page-batch",
         type=int,
-        default=None,
+        default=DEFAULT_PAGE_BATCH,
         help="pages per batch through the page stages, in the crawl and the side-by-side "
         "measure (default: as `diemnong crawl`, crawler.page_batch; 1: page by page)",
     )

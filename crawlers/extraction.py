@@ -301,29 +301,23 @@ def _ld_person_names(page: _Page) -> list[str]:
     return [clean_text(author, unescape=True)] if isinstance(author, str) else names
 
 
-def _lead_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
-    """Elements marked as a sapo (data-role/data-slot), and paragraphs, headings and boxes with
-    a class naming one. A pass in Python: the same test as one XPath cost twice as much, as
-    libxml2 evaluates every attribute test on every element."""
+def _lead_candidates(tree: HtmlElement) -> list[str]:
+    """Texts of the elements marked as a sapo (data-role/data-slot), and of paragraphs,
+    headings and boxes whose class names one. One pass in Python: the same test as an XPath
+    cost twice as much, as libxml2 evaluates every attribute test on every element."""
+    found = []
     for element in tree.iter(Element):
         attributes = element.attrib
         if not attributes:
             continue
-        if attributes.get("data-role") == "sapo" or attributes.get("data-slot") == "sapo":
-            yield element
-        elif element.tag in _LEAD_TAGS:
-            classes = attributes.get("class", "")
-            if any(part in classes for part in _LEAD_CLASS_PARTS):
-                yield element
-
-
-def _lead_candidates(tree: HtmlElement) -> list[str]:
-    found = []
-    for element in _lead_elements(tree):
-        classes = (element.get("class") or "").lower().split()
-        marked = element.get("data-role") == "sapo" or element.get("data-slot") == "sapo"
-        if not (marked or any("sapo" in c for c in classes) or _LEAD_CLASSES & set(classes)):
-            continue
+        marked = attributes.get("data-role") == "sapo" or attributes.get("data-slot") == "sapo"
+        if not marked:
+            raw = attributes.get("class", "")
+            if element.tag not in _LEAD_TAGS or not any(p in raw for p in _LEAD_CLASS_PARTS):
+                continue
+            classes = raw.lower().split()
+            if not (any("sapo" in c for c in classes) or _LEAD_CLASSES & set(classes)):
+                continue
         text = clean_text(element.text_content())
         if 20 <= len(text) <= _MAX_LEAD_CHARS and next(element.iterancestors("a"), None) is None:
             found.append(text)

@@ -19,13 +19,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from time import thread_time
 
 from crawlers.encoding import decode_html
 from crawlers.entities import EntityExtractor
 from crawlers.extraction import ExtractedArticle, ExtractionError, extract_article
 from crawlers.items import FetchedPage
 from crawlers.normalise import build_article
+from crawlers.report import timed
 from indexer.models import Article
 
 log = logging.getLogger(__name__)
@@ -56,32 +56,28 @@ def process_pages(
     outcomes = [PageOutcome() for _ in pages]
     texts = []
     for page, outcome in zip(pages, outcomes, strict=True):
-        start = thread_time()
-        texts.append(decode_html(page.body, page.content_type).text)
-        outcome.seconds["decode"] = thread_time() - start
+        with timed(outcome.seconds, "decode"):
+            texts.append(decode_html(page.body, page.content_type).text)
     extracted: list[ExtractedArticle | None] = []
     for page, text, outcome in zip(pages, texts, outcomes, strict=True):
-        start = thread_time()
-        try:
-            extracted.append(extract_article(text, page.url))
-        except ExtractionError as error:
-            extracted.append(None)
-            outcome.failure = ("extract", error.reason)
-        outcome.seconds["extract"] = thread_time() - start
+        with timed(outcome.seconds, "extract"):
+            try:
+                extracted.append(extract_article(text, page.url))
+            except ExtractionError as error:
+                extracted.append(None)
+                outcome.failure = ("extract", error.reason)
     for page, found, outcome in zip(pages, extracted, outcomes, strict=True):
         if found is not None:
-            start = thread_time()
-            outcome.article = build_article(page, found, now)
-            outcome.rejected_dates = found.rejected_dates
-            outcome.seconds["normalise"] = thread_time() - start
+            with timed(outcome.seconds, "normalise"):
+                outcome.article = build_article(page, found, now)
+                outcome.rejected_dates = found.rejected_dates
     if entities is not None:
         for outcome in outcomes:
             if (article := outcome.article) is not None:
-                start = thread_time()
-                text = f"{article.lead}\n{article.body}"
-                names = entities.extract(article.title, text, normalized=True)
-                outcome.article = article.model_copy(update={"entities": names})
-                outcome.seconds["entities"] = thread_time() - start
+                with timed(outcome.seconds, "entities"):
+                    text = f"{article.lead}\n{article.body}"
+                    names = entities.extract(article.title, text, normalized=True)
+                    outcome.article = article.model_copy(update={"entities": names})
     return outcomes
 
 

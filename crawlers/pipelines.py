@@ -9,8 +9,9 @@ module holds the page stages; the index stage (batches, spool, backlog) is
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -29,6 +30,9 @@ from crawlers.report import CrawlReport
 from crawlers.services import CrawlServices
 
 log = logging.getLogger(__name__)
+
+_Batch = list[tuple[FetchedPage, Deferred[EnrichedArticle]]]
+"""Pages waiting for the page stages, each with the awaitable its item waits on."""
 
 
 class ServicesComponent:
@@ -63,7 +67,7 @@ class ExtractStage(ServicesComponent):
         self.services = services
         self.workers = workers if workers is not None and workers.running else None
         self.batch_size = max(1, batch_size)
-        self._pending: list[tuple[FetchedPage, Deferred[EnrichedArticle]]] = []
+        self._pending: _Batch = []
         self._timer: CallLaterResult | None = None
 
     @classmethod
@@ -104,64 +108,49 @@ class ExtractStage(ServicesComponent):
             return
         now = datetime.now(UTC)
         if self.workers is None:
-            self._here(batch, now)
+            self._complete(batch, now, functools.partial(self._here, batch, now))
             return
         from twisted.internet import reactor
 
         def done(future: Future[list[PageOutcome]]) -> None:
-            reactor.callFromThread(self._collect, batch, now, future)
+            outcomes = functools.partial(self._from_workers, future, batch, now)
+            reactor.callFromThread(self._complete, batch, now, outcomes)
 
         self.workers.submit([page for page, _ in batch], now, done)
 
-    def _collect(
-        self,
-        batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]],
-        now: datetime,
-        future: Future[list[PageOutcome]],
-    ) -> None:
+    def _here(self, batch: _Batch, now: datetime) -> list[PageOutcome]:
+        return process_pages([page for page, _ in batch], now, self.services.entities)
+
+    def _from_workers(
+        self, future: Future[list[PageOutcome]], batch: _Batch, now: datetime
+    ) -> list[PageOutcome]:
+        """A worker's outcomes; once the pool broke, the stages here."""
         try:
-            outcomes = future.result()
+            return future.result()
         except BrokenProcessPool as error:
             log.error("page workers failed (%s): extracting in the crawl process", error)
             self.workers = None
-            self._here(batch, now)
-            return
-        except Exception:
-            self._one_by_one(batch, now)
-            return
-        self._settle(batch, outcomes)
+            return self._here(batch, now)
 
-    def _here(
-        self, batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]], now: datetime
+    def _complete(
+        self, batch: _Batch, now: datetime, outcomes: Callable[[], list[PageOutcome]]
     ) -> None:
-        """The stages in this process: without workers, or once the pool broke."""
+        """Settle each item of ``batch`` with ``outcomes()``. If that raises (a bug, not a
+        rejected page), each page is done again alone, here, so that only the page at fault
+        fails."""
         try:
-            outcomes = process_pages([page for page, _ in batch], now, self.services.entities)
+            found = outcomes()
         except Exception:
-            self._one_by_one(batch, now)
+            if len(batch) == 1:
+                batch[0][1].errback()
+                return
+            log.exception("a batch of %d pages failed: each page again alone", len(batch))
+            for item in batch:
+                self._complete([item], now, functools.partial(self._here, [item], now))
             return
-        self._settle(batch, outcomes)
+        self._settle(batch, found)
 
-    def _one_by_one(
-        self, batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]], now: datetime
-    ) -> None:
-        """A batch that raised (a bug, not a rejected page): each page again alone, here, so
-        that only the page at fault fails."""
-        log.exception("a batch of %d pages failed: each page again alone", len(batch))
-        for page, result in batch:
-            try:
-                outcome = process_pages([page], now, self.services.entities)[0]
-                enriched = self._finish(page, outcome)
-            except Exception:
-                result.errback()
-                continue
-            result.callback(enriched)
-
-    def _settle(
-        self,
-        batch: list[tuple[FetchedPage, Deferred[EnrichedArticle]]],
-        outcomes: list[PageOutcome],
-    ) -> None:
+    def _settle(self, batch: _Batch, outcomes: list[PageOutcome]) -> None:
         """Hand each item on in turn; one page's failure is that item's alone."""
         for (page, result), outcome in zip(batch, outcomes, strict=True):
             try:
