@@ -50,14 +50,29 @@ class Crash(BaseException):
 
 
 class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
+    """Simulated time for the worker. A simulated minute passes in milliseconds, while a real
+    one lets the engine refresh its searches (every second); so moving the clock refreshes the
+    outbox, else a search could still show a delivery ``sending`` minutes after it was released.
+    """
+
+    def __init__(self, start: datetime, store: AlertStore) -> None:
+        self._now = start
+        self.store = store
 
     def __call__(self) -> datetime:
-        return self.now
+        return self._now
+
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self.store.refresh()
+        self._now = moment
 
     def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
+        self.now = self._now + timedelta(**delta)
         return self.now
 
 
@@ -184,7 +199,7 @@ def test_smtp_down_for_an_hour_then_everything_is_delivered(
 ) -> None:
     store = AlertStore(engine, layout)
     rule_set = rules()
-    clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=VN))
+    clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=VN), store)
     sink.stop()
     alerts = [put(store, rule_set, clock.now, n) for n in range(5)]
     w = worker(engine, config, rule_set, clock)
@@ -236,7 +251,7 @@ def test_hourly_limit_groups_the_rest_into_one_email(
 ) -> None:
     store = AlertStore(engine, layout)
     rule_set = rules(throttle=Throttle(max_per_hour=2))
-    clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=VN))
+    clock = Clock(datetime(2026, 11, 20, 9, 0, tzinfo=VN), store)
     alerts = [put(store, rule_set, clock.now, n) for n in range(5)]
     w = worker(engine, config, rule_set, clock)
     report = w.tick()
@@ -272,7 +287,7 @@ def test_quiet_hours_hold_alerts_for_one_daily_digest(
         quiet_hours=QuietHours(start=clock_time(22, 0), end=clock_time(6, 0)),
         digest=Digest(at=clock_time(7, 0)),
     )
-    clock = Clock(datetime(2026, 11, 20, 23, 0, tzinfo=VN))
+    clock = Clock(datetime(2026, 11, 20, 23, 0, tzinfo=VN), store)
     quiet = [put(store, rule_set, clock.now, n) for n in (1, 2)]
     urgent = put(store, rule_set, clock.now, 3, Severity.CRITICAL)
     w = worker(engine, config, rule_set, clock)
