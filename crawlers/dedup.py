@@ -107,8 +107,8 @@ class _Fingerprinter:
         tokens = _TOKENS.findall(_SENTENCES.sub(" \0 ", text))
         codes = self._codes
         if len(codes) > _CACHE_LIMIT:
-            codes.clear()
-            codes["\0"] = _BREAK
+            # A new table rather than clearing this one: another thread may be reading it.
+            codes = _Fingerprinter._codes = {"\0": _BREAK}
         known = list(map(codes.get, tokens))
         if None in known:
             known = [self._learn(w) if c is None else c for w, c in zip(tokens, known, strict=True)]
@@ -122,8 +122,6 @@ class _Fingerprinter:
         return self._shingles(hashes), self._slots(hashes, (packed >= _SALIENT) & ~starts)
 
     def _learn(self, word: str) -> int:
-        if word == "\0":  # the table was just cleared, maybe by another thread's call
-            return _BREAK
         salient = word[0].isupper() or word[0].isdigit()
         code = zlib.crc32(fold(word).encode()) | (_SALIENT if salient else 0)
         self._codes[word] = code

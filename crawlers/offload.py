@@ -81,13 +81,6 @@ def process_pages(
     return outcomes
 
 
-def process_page(
-    page: FetchedPage, now: datetime, entities: EntityExtractor | None = None
-) -> PageOutcome:
-    """`process_pages` for one page."""
-    return process_pages([page], now, entities)[0]
-
-
 _worker_entities: EntityExtractor | None = None
 
 

@@ -157,3 +157,22 @@ def test_unicode_form_does_not_matter(form: str) -> None:
     decision = clusterer.assign("v", variant, original.published_at, "z")
     assert decision.cluster_id == original.path
     assert decision.similarity == 1.0
+
+
+def test_a_full_word_table_is_replaced_and_gives_the_same_fingerprints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the limit the shared table starts again as a new dict (a thread may still read
+    the old one); sentence breaks stay known and the fingerprints do not change."""
+    from crawlers import dedup
+
+    monkeypatch.setattr(dedup._Fingerprinter, "_codes", dedup._Fingerprinter._codes)  # undone after
+    text = "Người dân xã Gia Sinh khiếu nại việc thu hồi đất. UBND tỉnh Ninh Bình trả lời. " * 3
+    fingerprint = dedup._Fingerprinter(4)
+    shingles, slots = fingerprint(text)
+    before = dedup._Fingerprinter._codes
+    monkeypatch.setattr(dedup, "_CACHE_LIMIT", 3)
+    again_shingles, again_slots = fingerprint(text)
+    assert dedup._Fingerprinter._codes is not before and "Sinh" in before
+    assert dedup._Fingerprinter._codes["\0"] == dedup._BREAK
+    assert again_shingles == shingles and again_slots.tolist() == slots.tolist()

@@ -7,7 +7,6 @@ for asyncio.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,26 +26,13 @@ from crawlers.pipelines import ExtractStage
 from crawlers.report import CrawlReport
 from crawlers.seen import SeenUrls
 from indexer.layout import IndexNames
-from indexer.models import OutletKind, Source
+from tests.support.realpages import real_page
 
-REALPAGES = Path(__file__).resolve().parents[1] / "fixtures" / "realpages"
-GOLD = json.loads((REALPAGES / "gold.json").read_text("utf-8"))["articles"]
-SOURCE = Source(name="VnExpress", domain="vnexpress.net", kind=OutletKind.NATIONAL_DAILY)
 POISON = b"<html><body><p>poison</p></body></html>"
 
 
 def _page(name: str, body: bytes | None = None) -> FetchedPage:
-    url = next(g["url"] for g in GOLD if g["page"] == name)
-    return FetchedPage(
-        url=url if body is None else f"{url}?variant={len(body)}",
-        requested_url=url,
-        status=200,
-        body=body if body is not None else (REALPAGES / "pages" / name).read_bytes(),
-        content_type="text/html; charset=utf-8",
-        source=SOURCE,
-        fetched_at=datetime.now(UTC),
-        via="test",
-    )
+    return real_page(name, datetime.now(UTC), body)
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import Future
 from datetime import UTC, datetime
-from pathlib import Path
 
 from crawlers.entities import EntityExtractor
 from crawlers.items import FetchedPage
@@ -14,29 +12,22 @@ from crawlers.offload import (
     PageOutcome,
     PageWorkers,
     default_page_workers,
-    process_page,
     process_pages,
 )
-from indexer.models import OutletKind, Source
+from tests.support.realpages import real_page
 
-REALPAGES = Path(__file__).resolve().parents[1] / "fixtures" / "realpages"
-GOLD = json.loads((REALPAGES / "gold.json").read_text("utf-8"))["articles"]
-SOURCE = Source(name="VnExpress", domain="vnexpress.net", kind=OutletKind.NATIONAL_DAILY)
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 def _page(name: str, body: bytes | None = None) -> FetchedPage:
-    url = next(g["url"] for g in GOLD if g["page"] == name)
-    return FetchedPage(
-        url=url,
-        requested_url=url,
-        status=200,
-        body=body if body is not None else (REALPAGES / "pages" / name).read_bytes(),
-        content_type="text/html; charset=utf-8",
-        source=SOURCE,
-        fetched_at=NOW,
-        via="test",
-    )
+    return real_page(name, NOW, body)
+
+
+def process_page(
+    page: FetchedPage, now: datetime, entities: EntityExtractor | None = None
+) -> PageOutcome:
+    [outcome] = process_pages([page], now, entities)
+    return outcome
 
 
 def test_inline_outcome_has_article_entities_and_stage_times() -> None:
