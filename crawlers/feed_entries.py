@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from crawlers.canonical import clean_url
 from crawlers.vietnamese_dates import check_plausible
 
 _SCHEMES = frozenset({"http", "https"})
@@ -66,6 +67,10 @@ def _entry_url(base: str, link: str) -> tuple[str | None, str | None]:
         return None, f"entry link {shown!r} is not a valid URL ({error})"
     if parts.scheme.lower() not in _SCHEMES or not parts.netloc:
         return None, f"entry link {shown!r} is not an http(s) URL"
+    try:
+        clean_url(url)  # as the pipeline will: w3lib refuses, e.g., a NUL in the host name
+    except ValueError as error:
+        return None, f"entry link {shown!r} is not a valid URL ({error})"
     return url, None
 
 

@@ -227,3 +227,9 @@ def test_real_pages_decode_as_utf8_without_conversion(path: Path) -> None:
     assert page.encoding == "utf-8"
     assert page.legacy_font is None
     assert page.text == unicodedata.normalize("NFC", raw.decode("utf-8"))
+
+
+def test_a_page_cut_off_inside_a_meta_tag_decodes() -> None:
+    """w3lib 2.6.0's sniffer panicked here (a BaseException): pinned below it (decision 36)."""
+    decoded = decode_html(b"<!DOCTYPE html><html lang=vi><head><meta", None)
+    assert decoded.text.startswith("<!DOCTYPE html>")
